@@ -1,0 +1,75 @@
+/* warden.h — the public API of warden, a memory allocator built to find heap
+ * bugs.  Two allocators live here: the bucketed region heap (warden_heap_*)
+ * and, in a later part, the segregated bump arena (warden_bump_*).
+ * Every name and meaning below is a contract; see README.md for the design. */
+#ifndef WARDEN_H
+#define WARDEN_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(WARDEN_SHARED_BUILD)
+#define WARDEN_API __declspec(dllexport)
+#elif defined(__GNUC__) || defined(__clang__)
+#define WARDEN_API __attribute__((visibility("default")))
+#else
+#define WARDEN_API
+#endif
+
+#define WARDEN_VERSION_MAJOR 0
+#define WARDEN_VERSION_MINOR 1
+#define WARDEN_VERSION_PATCH 0
+
+/* ---- The bucketed region heap ------------------------------------------- */
+
+typedef struct warden_heap warden_heap;
+
+/* Flags of warden_heap_config.flags. */
+#define WARDEN_HEAP_NO_LOCK 0x1u /* caller promises single-threaded use */
+
+#define WARDEN_HEAP_MAX_BUCKETS 16 /* most fixed buckets a heap can have */
+
+typedef struct warden_heap_config {
+    const size_t *bucket_limits; /* ascending: largest request each fixed bucket serves */
+    size_t bucket_count;         /* 0: the defaults {128, 1024, 8192}; at most 16 */
+    size_t region_size;          /* least bytes mapped per new region; 0: default (256 KiB) */
+    unsigned flags;              /* WARDEN_HEAP_NO_LOCK: caller promises single-threaded use */
+} warden_heap_config;
+
+typedef struct warden_heap_stats {
+    size_t mapped_bytes;            /* bytes this heap has mapped from the OS right now */
+    size_t regions;                 /* regions mapped right now */
+    size_t live_blocks, live_bytes; /* allocated blocks and their usable bytes */
+    size_t free_blocks, free_bytes; /* free blocks and their bytes (headers included) */
+} warden_heap_stats;
+
+/* NULL config: defaults; a bad config gives NULL with errno EINVAL. */
+WARDEN_API warden_heap *warden_heap_create(const warden_heap_config *config);
+/* Unmaps every region of the heap and the heap itself. NULL: no-op. */
+WARDEN_API void warden_heap_destroy(warden_heap *heap);
+/* size 0 gives a unique pointer. Out of memory or an impossible size: NULL, errno ENOMEM. */
+WARDEN_API void *warden_heap_alloc(warden_heap *heap, size_t size);
+/* count * size zeroed bytes; an overflowing product: NULL, errno ENOMEM. */
+WARDEN_API void *warden_heap_calloc(warden_heap *heap, size_t count, size_t size);
+/* alignment not a power of two: NULL, errno EINVAL. */
+WARDEN_API void *warden_heap_alloc_aligned(warden_heap *heap, size_t size, size_t alignment);
+/* NULL ptr: alloc. Grows or shrinks in place when it can. On failure the old
+ * block is untouched and NULL is returned with errno ENOMEM. */
+WARDEN_API void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size);
+/* NULL: no-op. A double free, a foreign pointer or a damaged header aborts. */
+WARDEN_API void warden_heap_free(warden_heap *heap, void *ptr);
+/* Bytes usable at ptr (at least the size asked for). */
+WARDEN_API size_t warden_heap_usable_size(warden_heap *heap, const void *ptr);
+/* 0 when every invariant holds; otherwise non-zero and, when why is not NULL,
+ * one line naming the first broken invariant and its address. */
+WARDEN_API int warden_heap_check(warden_heap *heap, char *why, size_t why_size);
+WARDEN_API void warden_heap_get_stats(warden_heap *heap, warden_heap_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WARDEN_H */

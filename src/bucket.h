@@ -1,0 +1,78 @@
+/* bucket.h — a bucket: the regions that serve one range of request sizes,
+ * their free lists, their lock and their counts. Allocation, free and
+ * in-place resizing of blocks (split, coalesce, grow into the next block)
+ * happen here; callers hold the bucket's lock. */
+#ifndef WARDEN_BUCKET_H
+#define WARDEN_BUCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block.h"
+#include "freelist.h"
+#include "platform.h"
+#include "region.h"
+
+/* Empty regions a bucket keeps mapped rather than return to the OS, so that
+ * alloc/free at a region boundary does not call mmap every time. */
+#define BUCKET_EMPTY_RESERVE 1u
+
+/* The words a misuse report uses for one public entry point. */
+typedef struct bucket_site {
+    const char *op;        /* the public function, e.g. "warden_heap_free" */
+    const char *freed;     /* fault for a pointer to a freed block */
+    const char *foreign;   /* fault for a pointer that is not a block of this heap */
+} bucket_site;
+
+/*
+ * Invariants (proved by heap_check):
+ *   regions lists exactly the regions with owner == this bucket
+ *   region_count, mapped_bytes == count and bytes of that list
+ *   empty_regions == regions whose one block is free, <= BUCKET_EMPTY_RESERVE
+ *   live_blocks, live_bytes == allocated blocks and their usable bytes
+ */
+typedef struct bucket {
+    platform_lock lock;     /* held around every operation, unless !locked */
+    int locked;             /* 0: the heap was made with WARDEN_HEAP_NO_LOCK */
+    unsigned index;         /* position in the heap's bucket array */
+    const void *heap;       /* the heap this bucket belongs to */
+    size_t limit;           /* largest request served; SIZE_MAX for the large bucket */
+    size_t region_size;     /* least bytes mapped per new region */
+    region *regions;        /* first region, or NULL */
+    size_t region_count;    /* regions mapped right now */
+    size_t mapped_bytes;    /* their bytes */
+    size_t empty_regions;   /* regions kept mapped although all free */
+    size_t live_blocks;     /* allocated blocks */
+    size_t live_bytes;      /* their usable bytes */
+    freelist free;          /* the free blocks of all regions */
+} bucket;
+
+void bucket_init(bucket *b, const void *heap, unsigned index, size_t limit, size_t region_size,
+                 int locked);
+/* Unmaps every region; the bucket is empty afterwards. */
+void bucket_release_all(bucket *b);
+
+static inline void bucket_lock(bucket *b)
+{
+    if (b->locked)
+        platform_lock_acquire(&b->lock);
+}
+
+static inline void bucket_unlock(bucket *b)
+{
+    if (b->locked)
+        platform_lock_release(&b->lock);
+}
+
+/* A block of g granules whose payload is aligned to alignment (a power of
+ * two); NULL when the OS refuses memory. */
+void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *site);
+/* The live block whose payload is ptr, a pointer inside region r of this
+ * bucket; aborts with site's words when ptr is not one. */
+block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site *site);
+/* Frees a live block: merges it with free neighbours, returns an emptied region. */
+void bucket_free(bucket *b, block *blk, const bucket_site *site);
+/* Makes blk g granules without moving it: 1 on success, 0 when it cannot grow. */
+int bucket_resize(bucket *b, block *blk, uint32_t g, const bucket_site *site);
+
+#endif /* WARDEN_BUCKET_H */

@@ -1,0 +1,203 @@
+/* check.c — warden_heap_check: walks every bucket, region, block and free
+ * list of a heap and proves the invariants of block.h, freelist.h, region.h
+ * and bucket.h, naming the first one broken. It counts, never aborts. */
+#include <stdarg.h>
+
+#include "compiler.h"
+#include "heap.h"
+#include "pagemap.h"
+#include "report.h"
+
+typedef struct checker {
+    char *why;          /* where to write the broken invariant, or NULL */
+    size_t why_size;    /* its capacity */
+    const bucket *b;    /* the bucket being checked */
+    size_t list_nodes;  /* free-list nodes marked so far */
+} checker;
+
+WARDEN_PRINTF(2, 3) static int fail(checker *c, const char *fmt, ...)
+{
+    if (c->why && c->why_size) {
+        size_t n = report_format(c->why, c->why_size, "bucket %u: ", c->b->index);
+        va_list ap;
+        va_start(ap, fmt);
+        report_vformat(c->why + n, c->why_size - n, fmt, ap);
+        va_end(ap);
+    }
+    return 1;
+}
+
+/* Whether n may be dereferenced as a header of a region of this bucket. */
+static int is_in_bucket(const checker *c, const block *n)
+{
+    const region *r = region_of(n);
+    return r && r->owner == c->b && ((uintptr_t)n & (GRANULE - 1)) == 0 &&
+           n >= region_first(r) && n < region_fence(r);
+}
+
+/* ---- free lists: marks every node it proves ---------------------------------- */
+
+static int check_list(checker *c, unsigned cls)
+{
+    const freelist *fl = &c->b->free;
+    int bit = (fl->words[cls / 64] >> (cls % 64)) & 1;
+    if ((fl->heads[cls] != NULL) != bit)
+        return fail(c, "free list %u: bitmap bit %d disagrees with the list", cls, bit);
+    block *prev = NULL;
+    for (block *n = fl->heads[cls]; n; prev = n, n = block_links_of(n)->next) {
+        if (!is_in_bucket(c, n))
+            return fail(c, "free list %u: node %p is not inside a region of this bucket", cls, (void *)n);
+        if (n->flags & BLOCK_MARK)
+            return fail(c, "free list %u: node %p seen twice (cycle or duplicate)", cls, block_payload(n));
+        if (!block_is_sealed(n))
+            return fail(c, "free list %u: node %p has a bad seal", cls, block_payload(n));
+        if (!block_is_free(n))
+            return fail(c, "free list %u: node %p is not a free block", cls, block_payload(n));
+        if (freelist_class(n->size) != cls)
+            return fail(c, "free list %u: node %p of %zu bytes belongs to class %u", cls,
+                        block_payload(n), block_bytes(n), freelist_class(n->size));
+        if (block_links_of(n)->prev != prev)
+            return fail(c, "free list %u: node %p prev link %p, expected %p", cls, block_payload(n),
+                        (void *)block_links_of(n)->prev, (void *)prev);
+        n->flags |= BLOCK_MARK;
+        c->list_nodes++;
+    }
+    return 0;
+}
+
+static int check_lists(checker *c)
+{
+    const freelist *fl = &c->b->free;
+    for (unsigned w = 0; w < FREELIST_WORDS; w++)
+        if ((fl->words[w] != 0) != ((fl->summary >> w) & 1))
+            return fail(c, "free-list summary bit %u disagrees with its word", w);
+    for (unsigned cls = 0; cls < FREELIST_CLASSES; cls++)
+        if (check_list(c, cls))
+            return 1;
+    return 0;
+}
+
+/* Clears the marks check_list set: at most list_nodes steps in all. */
+static void unmark_lists(checker *c)
+{
+    const freelist *fl = &c->b->free;
+    size_t budget = c->list_nodes;
+    for (unsigned cls = 0; cls < FREELIST_CLASSES && budget; cls++)
+        for (block *n = fl->heads[cls]; n && budget && is_in_bucket(c, n); n = block_links_of(n)->next) {
+            n->flags &= ~BLOCK_MARK;
+            budget--;
+        }
+}
+
+/* ---- regions and blocks -------------------------------------------------------- */
+
+typedef struct tally {
+    size_t free_blocks, free_bytes, live_blocks, live_bytes, empty_regions;
+} tally;
+
+static int check_blocks(checker *c, const region *r, tally *t)
+{
+    const block *fence = region_fence(r);
+    const block *x = region_first(r);
+    uint32_t prev_size = 0;
+    int prev_free = 0;
+    while (x < fence) {
+        if (!block_is_sealed(x))
+            return fail(c, "block %p has a bad seal (header overwritten)", block_payload(x));
+        if (x->size < BLOCK_MIN_GRANULES || block_next(x) > fence)
+            return fail(c, "block %p of %zu bytes breaks the tiling of region %p", block_payload(x),
+                        block_bytes(x), (void *)r);
+        if (x->prev_size != prev_size)
+            return fail(c, "block %p boundary tag says %zu bytes before it, there are %zu",
+                        block_payload(x), (size_t)x->prev_size * GRANULE, (size_t)prev_size * GRANULE);
+        if (block_is_free(x)) {
+            if (prev_free)
+                return fail(c, "adjacent free blocks at %p (not coalesced)", block_payload(x));
+            if (!(x->flags & BLOCK_MARK))
+                return fail(c, "free block %p is on no free list", block_payload(x));
+            t->free_blocks++;
+            t->free_bytes += block_bytes(x);
+            t->empty_regions += x->prev_size == 0 && block_next(x) == fence;
+        } else {
+            t->live_blocks++;
+            t->live_bytes += block_usable(x);
+        }
+        prev_free = block_is_free(x);
+        prev_size = x->size;
+        x = block_next(x);
+    }
+    if (!block_is_sealed(fence) || fence->size != 0 || block_is_free(fence) || fence->prev_size != prev_size)
+        return fail(c, "region %p: fence header wrong (overwritten or boundary tag stale)", (void *)r);
+    return 0;
+}
+
+static int check_region(checker *c, const region *r, const region *prev, tally *t)
+{
+    if (!region_is_sealed(r) || r->owner != c->b)
+        return fail(c, "region %p: bad seal or owner", (void *)r);
+    if (r->prev != prev)
+        return fail(c, "region %p: prev link %p, expected %p", (void *)r, (void *)r->prev, (void *)prev);
+    if (r->size % PLATFORM_CHUNK != 0 || r->size < PLATFORM_CHUNK)
+        return fail(c, "region %p: size %zu is not whole chunks", (void *)r, r->size);
+    for (size_t off = 0; off < r->size; off += PLATFORM_CHUNK)
+        if (pagemap_lookup((const char *)r + off) != r)
+            return fail(c, "region %p: page map entry at +%zu does not name it", (void *)r, off);
+    return check_blocks(c, r, t);
+}
+
+static int check_totals(checker *c, const tally *t, size_t regions, size_t mapped)
+{
+    const bucket *b = c->b;
+    if (t->free_blocks != c->list_nodes)
+        return fail(c, "free lists hold %zu nodes, the regions %zu free blocks", c->list_nodes,
+                    t->free_blocks);
+    if (t->free_blocks != b->free.free_blocks || t->free_bytes != b->free.free_bytes)
+        return fail(c, "free counts %zu blocks / %zu bytes, the walk finds %zu / %zu",
+                    b->free.free_blocks, b->free.free_bytes, t->free_blocks, t->free_bytes);
+    if (t->live_blocks != b->live_blocks || t->live_bytes != b->live_bytes)
+        return fail(c, "live counts %zu blocks / %zu bytes, the walk finds %zu / %zu", b->live_blocks,
+                    b->live_bytes, t->live_blocks, t->live_bytes);
+    if (regions != b->region_count || mapped != b->mapped_bytes)
+        return fail(c, "region counts %zu / %zu bytes, the list holds %zu / %zu", b->region_count,
+                    b->mapped_bytes, regions, mapped);
+    if (t->empty_regions != b->empty_regions || t->empty_regions > BUCKET_EMPTY_RESERVE)
+        return fail(c, "%zu empty regions kept, counted %zu (reserve %u)", t->empty_regions,
+                    b->empty_regions, BUCKET_EMPTY_RESERVE);
+    return 0;
+}
+
+static int check_bucket(checker *c)
+{
+    int rc = check_lists(c);
+    tally t = {0};
+    size_t regions = 0, mapped = 0;
+    const region *prev = NULL;
+    for (const region *r = c->b->regions; !rc && r; prev = r, r = r->next) {
+        rc = check_region(c, r, prev, &t);
+        regions++;
+        mapped += r->size;
+    }
+    if (!rc)
+        rc = check_totals(c, &t, regions, mapped);
+    unmark_lists(c);
+    return rc;
+}
+
+int warden_heap_check(warden_heap *heap, char *why, size_t why_size)
+{
+    heap_verify(heap, "warden_heap_check");
+    if (why && why_size)
+        why[0] = '\0';
+    for (size_t i = 0; i <= heap->bucket_count; i++) {
+        bucket *b = &heap->buckets[i];
+        checker c = {why, why_size, b, 0};
+        if (b->limit != (i < heap->bucket_count ? heap->limits[i] : SIZE_MAX) || b->heap != heap)
+            return fail(&c, "limit or owner overwritten");
+        bucket_lock(b);
+        int rc = check_bucket(&c);
+        bucket_unlock(b);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

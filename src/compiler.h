@@ -1,0 +1,28 @@
+/* compiler.h — the compiler features warden uses beyond C11 (bit scans,
+ * overflow-checked multiply, format checking), with MSVC equivalents. */
+#ifndef WARDEN_COMPILER_H
+#define WARDEN_COMPILER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define WARDEN_PRINTF(fmt, args)
+#define WARDEN_COLD
+static inline unsigned bits_clz64(uint64_t x) { unsigned long i; _BitScanReverse64(&i, x); return 63u - (unsigned)i; }
+static inline unsigned bits_ctz64(uint64_t x) { unsigned long i; _BitScanForward64(&i, x); return (unsigned)i; }
+static inline int mul_overflows(size_t a, size_t b, size_t *out)
+{
+    *out = a * b;
+    return a != 0 && *out / a != b;
+}
+#else
+#define WARDEN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#define WARDEN_COLD __attribute__((cold))
+static inline unsigned bits_clz64(uint64_t x) { return (unsigned)__builtin_clzll(x); }
+static inline unsigned bits_ctz64(uint64_t x) { return (unsigned)__builtin_ctzll(x); }
+static inline int mul_overflows(size_t a, size_t b, size_t *out) { return __builtin_mul_overflow(a, b, out); }
+#endif
+
+#endif /* WARDEN_COMPILER_H */

@@ -1,0 +1,253 @@
+/* heap.c — the public warden_heap API: configuration, choosing the bucket
+ * for a request, proving user pointers before touching them, the realloc
+ * ladder, statistics. */
+#include "heap.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "platform.h"
+#include "report.h"
+
+static const size_t default_limits[] = {128, 1024, 8192};
+
+static const bucket_site free_site = {"warden_heap_free", "double free", "invalid free"};
+static const bucket_site realloc_site = {"warden_heap_realloc", "use after free (block already freed)",
+                                         "invalid pointer"};
+static const bucket_site usable_site = {"warden_heap_usable_size",
+                                        "use after free (block already freed)", "invalid pointer"};
+static const bucket_site alloc_site = {"warden_heap_alloc", "heap corruption", "heap corruption"};
+
+void heap_verify(const warden_heap *heap, const char *op)
+{
+    if (!heap || ((uintptr_t)heap & (PLATFORM_CHUNK - 1)) != 0 || heap->seal != heap_seal_of(heap))
+        report_fatal(op, heap, "invalid heap (not a live warden_heap)");
+}
+
+/* ---- creation ------------------------------------------------------------ */
+
+static int config_is_valid(const warden_heap_config *c)
+{
+    if (c->flags & ~WARDEN_HEAP_NO_LOCK)
+        return 0;
+    if (c->bucket_count > WARDEN_HEAP_MAX_BUCKETS || (c->bucket_count && !c->bucket_limits))
+        return 0;
+    if (c->region_size > HEAP_MAX_REGION_SIZE)
+        return 0;
+    for (size_t i = 0; i < c->bucket_count; i++) {
+        size_t limit = c->bucket_limits[i];
+        if (limit == 0 || limit > HEAP_MAX_BUCKET_LIMIT || (i > 0 && limit <= c->bucket_limits[i - 1]))
+            return 0;
+    }
+    return 1;
+}
+
+warden_heap *warden_heap_create(const warden_heap_config *config)
+{
+    warden_heap_config c = {0};
+    if (config)
+        c = *config;
+    if (!config_is_valid(&c)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (c.bucket_count == 0) {
+        c.bucket_limits = default_limits;
+        c.bucket_count = sizeof default_limits / sizeof default_limits[0];
+    }
+    if (c.region_size == 0)
+        c.region_size = HEAP_DEFAULT_REGION_SIZE;
+    integrity_init();
+
+    size_t bytes = sizeof(warden_heap) + (c.bucket_count + 1) * sizeof(bucket);
+    size_t map_size = (bytes + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
+    warden_heap *heap = platform_map(map_size);
+    if (!heap) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    heap->flags = c.flags;
+    heap->bucket_count = c.bucket_count;
+    heap->map_size = map_size;
+    int locked = !(c.flags & WARDEN_HEAP_NO_LOCK);
+    for (size_t i = 0; i <= c.bucket_count; i++) {
+        size_t limit = i < c.bucket_count ? c.bucket_limits[i] : SIZE_MAX;
+        if (i < c.bucket_count)
+            heap->limits[i] = limit;
+        bucket_init(&heap->buckets[i], heap, (unsigned)i, limit, c.region_size, locked);
+    }
+    heap->seal = heap_seal_of(heap);
+    return heap;
+}
+
+void warden_heap_destroy(warden_heap *heap)
+{
+    if (!heap)
+        return;
+    heap_verify(heap, "warden_heap_destroy");
+    for (size_t i = 0; i <= heap->bucket_count; i++)
+        bucket_release_all(&heap->buckets[i]);
+    heap->seal = 0;
+    platform_unmap(heap, heap->map_size);
+}
+
+/* ---- allocation ----------------------------------------------------------- */
+
+static bucket *bucket_for(warden_heap *heap, size_t size)
+{
+    size_t i = 0;
+    while (i < heap->bucket_count && size > heap->limits[i])
+        i++;
+    return &heap->buckets[i];
+}
+
+static void *heap_alloc(warden_heap *heap, size_t size, size_t alignment, const char *op)
+{
+    heap_verify(heap, op);
+    uint32_t g = block_granules_for(size);
+    if (g == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    bucket *b = bucket_for(heap, size);
+    bucket_lock(b);
+    void *p = bucket_alloc(b, g, alignment, &alloc_site);
+    bucket_unlock(b);
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+void *warden_heap_alloc(warden_heap *heap, size_t size)
+{
+    return heap_alloc(heap, size, 0, "warden_heap_alloc");
+}
+
+void *warden_heap_calloc(warden_heap *heap, size_t count, size_t size)
+{
+    size_t total;
+    if (mul_overflows(count, size, &total)) {
+        heap_verify(heap, "warden_heap_calloc");
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = heap_alloc(heap, total, 0, "warden_heap_calloc");
+    if (p)
+        memset(p, 0, total);
+    return p;
+}
+
+void *warden_heap_alloc_aligned(warden_heap *heap, size_t size, size_t alignment)
+{
+    if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
+        heap_verify(heap, "warden_heap_alloc_aligned");
+        errno = EINVAL;
+        return NULL;
+    }
+    return heap_alloc(heap, size, alignment, "warden_heap_alloc_aligned");
+}
+
+/* ---- user pointers ------------------------------------------------------- */
+
+/* The region of this heap that holds ptr; aborts when there is none. */
+static region *heap_region_of(warden_heap *heap, const void *ptr, const bucket_site *site)
+{
+    if (((uintptr_t)ptr & (GRANULE - 1)) != 0)
+        report_fatal(site->op, ptr, "%s (misaligned pointer)", site->foreign);
+    region *r = region_of(ptr);
+    if (!r)
+        report_fatal(site->op, ptr, "%s (not a pointer from a warden heap)", site->foreign);
+    if (!region_is_sealed(r))
+        report_fatal(site->op, ptr, "heap corruption (region header %p overwritten)", (void *)r);
+    if (r->owner->heap != heap)
+        report_fatal(site->op, ptr, "%s (pointer from another warden heap)", site->foreign);
+    return r;
+}
+
+static void heap_free_in(warden_heap *heap, void *ptr, const bucket_site *site)
+{
+    region *r = heap_region_of(heap, ptr, site);
+    bucket *b = r->owner;
+    bucket_lock(b);
+    bucket_free(b, bucket_block_of(b, r, ptr, site), site);
+    bucket_unlock(b);
+}
+
+void warden_heap_free(warden_heap *heap, void *ptr)
+{
+    if (!ptr)
+        return;
+    heap_verify(heap, free_site.op);
+    heap_free_in(heap, ptr, &free_site);
+}
+
+size_t warden_heap_usable_size(warden_heap *heap, const void *ptr)
+{
+    if (!ptr)
+        return 0;
+    heap_verify(heap, usable_site.op);
+    region *r = heap_region_of(heap, ptr, &usable_site);
+    bucket *b = r->owner;
+    bucket_lock(b);
+    size_t usable = block_usable(bucket_block_of(b, r, ptr, &usable_site));
+    bucket_unlock(b);
+    return usable;
+}
+
+/*
+ * realloc, case by case:
+ *   1. ptr NULL                      -> a fresh allocation
+ *   2. ptr not a live block          -> abort (foreign, freed, damaged)
+ *   3. size impossible               -> NULL, ENOMEM, block untouched
+ *   4. same bucket, fits in place    -> shrink by splitting / grow into the free next block
+ *   5. otherwise                     -> allocate in the bucket the size belongs to, copy, free
+ */
+void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size)
+{
+    if (!ptr)
+        return heap_alloc(heap, size, 0, realloc_site.op);
+    heap_verify(heap, realloc_site.op);
+    region *r = heap_region_of(heap, ptr, &realloc_site);
+    bucket *from = r->owner;
+    uint32_t g = block_granules_for(size);
+    bucket_lock(from);
+    block *blk = bucket_block_of(from, r, ptr, &realloc_site);
+    size_t old_usable = block_usable(blk);
+    if (g == 0) {
+        bucket_unlock(from);
+        errno = ENOMEM;
+        return NULL;
+    }
+    bucket *to = bucket_for(heap, size);
+    int in_place = to == from && bucket_resize(from, blk, g, &realloc_site);
+    bucket_unlock(from);
+    if (in_place)
+        return ptr;
+
+    void *fresh = heap_alloc(heap, size, 0, realloc_site.op);
+    if (!fresh)
+        return NULL;
+    memcpy(fresh, ptr, old_usable < size ? old_usable : size);
+    heap_free_in(heap, ptr, &realloc_site);
+    return fresh;
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+void warden_heap_get_stats(warden_heap *heap, warden_heap_stats *stats)
+{
+    heap_verify(heap, "warden_heap_get_stats");
+    *stats = (warden_heap_stats){.mapped_bytes = heap->map_size};
+    for (size_t i = 0; i <= heap->bucket_count; i++) {
+        bucket *b = &heap->buckets[i];
+        bucket_lock(b);
+        stats->mapped_bytes += b->mapped_bytes;
+        stats->regions += b->region_count;
+        stats->live_blocks += b->live_blocks;
+        stats->live_bytes += b->live_bytes;
+        stats->free_blocks += b->free.free_blocks;
+        stats->free_bytes += b->free.free_bytes;
+        bucket_unlock(b);
+    }
+}

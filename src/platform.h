@@ -1,0 +1,36 @@
+/* platform.h — the page source and the few other services warden takes from
+ * the host: mapping memory, randomness, locks, writing to stderr, aborting.
+ * Only platform_*.c talk to the OS; everything else calls these. */
+#ifndef WARDEN_PLATFORM_H
+#define WARDEN_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Every mapping is aligned to, and a multiple of, this many bytes (64 KiB:
+ * the Windows allocation granularity, and the page map's chunk). */
+#define PLATFORM_CHUNK ((size_t)1 << 16)
+
+/* Maps size bytes (a multiple of PLATFORM_CHUNK) of zeroed, read-write memory
+ * aligned to PLATFORM_CHUNK. NULL when the OS refuses. */
+void *platform_map(size_t size);
+/* Returns a mapping of platform_map, whole. */
+void platform_unmap(void *addr, size_t size);
+/* Fills buf with len unpredictable bytes (best effort: never fails). */
+void platform_random(void *buf, size_t len);
+/* Writes len bytes to the standard error stream, without allocating. */
+void platform_write_error(const char *text, size_t len);
+/* Ends the process abnormally (SIGABRT where there are signals). */
+_Noreturn void platform_abort(void);
+
+/* A mutual-exclusion lock that costs next to nothing when uncontended. */
+typedef struct platform_lock {
+    _Alignas(8) unsigned char opaque[64]; /* the host's lock object */
+} platform_lock;
+
+void platform_lock_init(platform_lock *lock);
+void platform_lock_destroy(platform_lock *lock);
+void platform_lock_acquire(platform_lock *lock);
+void platform_lock_release(platform_lock *lock);
+
+#endif /* WARDEN_PLATFORM_H */

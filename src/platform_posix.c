@@ -1,0 +1,129 @@
+/* platform_posix.c — the host services of platform.h on POSIX systems:
+ * mmap/munmap for pages, getrandom or /dev/urandom for the secret, pthread
+ * mutexes for locks. */
+#define _GNU_SOURCE
+#include "platform.h"
+#include "mix.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
+
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(((platform_lock *)0)->opaque),
+               "platform_lock too small for pthread_mutex_t");
+
+static void *map_anonymous(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void *platform_map(size_t size)
+{
+    /* Most mappings come back chunk-aligned already; try that first. */
+    char *p = map_anonymous(size);
+    if (p == NULL)
+        return NULL;
+    if (((uintptr_t)p & (PLATFORM_CHUNK - 1)) == 0)
+        return p;
+    munmap(p, size);
+    /* Over-map by one chunk and trim both ends to the aligned window. */
+    size_t padded = size + PLATFORM_CHUNK;
+    if (padded < size)
+        return NULL;
+    p = map_anonymous(padded);
+    if (p == NULL)
+        return NULL;
+    char *aligned = (char *)(((uintptr_t)p + PLATFORM_CHUNK - 1) & ~(uintptr_t)(PLATFORM_CHUNK - 1));
+    size_t head = (size_t)(aligned - p);
+    size_t tail = padded - head - size;
+    if (head)
+        munmap(p, head);
+    if (tail)
+        munmap(aligned + size, tail);
+    return aligned;
+}
+
+void platform_unmap(void *addr, size_t size)
+{
+    munmap(addr, size);
+}
+
+static int read_urandom(unsigned char *buf, size_t len)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = read(fd, buf + done, len - done);
+        if (n <= 0 && errno != EINTR)
+            break;
+        if (n > 0)
+            done += (size_t)n;
+    }
+    close(fd);
+    return done == len ? 0 : -1;
+}
+
+void platform_random(void *buf, size_t len)
+{
+#if defined(__linux__)
+    if (getrandom(buf, len, GRND_NONBLOCK) == (ssize_t)len)
+        return;
+#endif
+    if (read_urandom(buf, len) == 0)
+        return;
+    /* Last resort: time, addresses and the pid, mixed. Still per-process. */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    mix_fill(buf, len, (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uintptr_t)&ts ^
+                 ((uint64_t)getpid() << 16) ^ (uintptr_t)buf);
+}
+
+void platform_write_error(const char *text, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(STDERR_FILENO, text, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        text += n;
+        len -= (size_t)n;
+    }
+}
+
+_Noreturn void platform_abort(void)
+{
+    abort();
+}
+
+void platform_lock_init(platform_lock *lock)
+{
+    pthread_mutex_init((pthread_mutex_t *)(void *)lock->opaque, NULL);
+}
+
+void platform_lock_destroy(platform_lock *lock)
+{
+    pthread_mutex_destroy((pthread_mutex_t *)(void *)lock->opaque);
+}
+
+void platform_lock_acquire(platform_lock *lock)
+{
+    pthread_mutex_lock((pthread_mutex_t *)(void *)lock->opaque);
+}
+
+void platform_lock_release(platform_lock *lock)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)(void *)lock->opaque);
+}
