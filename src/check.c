@@ -103,7 +103,8 @@ static int check_blocks(checker *c, const region *r, tally *t)
     int prev_free = 0;
     while (x < fence) {
         if (!block_is_sealed(x))
-            return fail(c, "block %p has a bad seal (header overwritten)", block_payload(x));
+            return fail(c, "block %p has a bad seal (header overwritten, or the size before it is wrong)",
+                        block_payload(x));
         if (x->size < BLOCK_MIN_GRANULES || block_next(x) > fence)
             return fail(c, "block %p of %zu bytes breaks the tiling of region %p", block_payload(x),
                         block_bytes(x), (void *)r);

@@ -82,9 +82,14 @@ void freelist_remove(freelist *fl, block *b)
     unsigned c = freelist_class(b->size);
     block_links *links = block_links_of(b);
     block *next = links->next, *prev = links->prev;
-    /* Safe unlinking: both neighbours must point back at b. */
-    if ((prev ? block_links_of(prev)->next : fl->heads[c]) != b ||
-        (next && block_links_of(next)->prev != b))
+    /* Safe unlinking: the links are granule-aligned, the head has no prev,
+     * and both neighbours point back at b. */
+    int damaged = (((uintptr_t)next | (uintptr_t)prev) & (GRANULE - 1)) != 0;
+    if (!damaged)
+        damaged = prev ? fl->heads[c] == b || block_links_of(prev)->next != b : fl->heads[c] != b;
+    if (!damaged && next)
+        damaged = block_links_of(next)->prev != b;
+    if (damaged)
         report_fatal("freelist_remove", block_payload(b), "heap corruption (free-list links damaged)");
     if (prev)
         block_links_of(prev)->next = next;

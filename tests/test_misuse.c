@@ -1,0 +1,222 @@
+/* test_misuse.c — misuse is caught in every build: double free, pointers the
+ * heap never returned (stack, libc's malloc, interior, misaligned, another
+ * heap's), overwritten headers and free-list links, bad heap handles. Each
+ * case runs in a child that must die of SIGABRT after one "warden:" line
+ * naming the operation, the address and the fault. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+
+static warden_heap *heap;
+
+static void setup(void)
+{
+    heap = warden_heap_create(NULL);
+}
+
+static void teardown(void)
+{
+    warden_heap_destroy(heap);
+}
+
+static char expected[128];
+
+/* "warden: <op>(<ptr>): <fault>" as the report prints it. */
+static const char *line_for(const char *op, const void *ptr, const char *fault)
+{
+    snprintf(expected, sizeof expected, "warden: %s(%p): %s", op, ptr, fault);
+    return expected;
+}
+
+static void free_ptr(void *p)
+{
+    warden_heap_free(heap, p);
+}
+
+START_TEST(test_double_free)
+{
+    void *p = warden_heap_alloc(heap, 40);
+    warden_heap_free(heap, p);
+    expect_abort(free_ptr, p, line_for("warden_heap_free", p, "double free"));
+}
+END_TEST
+
+START_TEST(test_double_free_after_coalescing)
+{
+    void *a = warden_heap_alloc(heap, 40), *b = warden_heap_alloc(heap, 40);
+    warden_heap_free(heap, a);
+    warden_heap_free(heap, b); /* b merges into a: its header is stale now */
+    expect_abort(free_ptr, b, line_for("warden_heap_free", b, "double free"));
+    expect_abort(free_ptr, a, line_for("warden_heap_free", a, "double free"));
+}
+END_TEST
+
+START_TEST(test_free_of_stack_pointer)
+{
+    _Alignas(16) char local[64] = {0};
+    expect_abort(free_ptr, local, line_for("warden_heap_free", local, "invalid free (not a pointer from a warden heap)"));
+}
+END_TEST
+
+START_TEST(test_free_of_libc_pointer)
+{
+    void *p = malloc(64);
+    expect_abort(free_ptr, p, "invalid free (not a pointer from a warden heap)");
+    free(p);
+}
+END_TEST
+
+START_TEST(test_free_of_interior_pointer)
+{
+    char *p = warden_heap_alloc(heap, 200);
+    memset(p, 0, 200);
+    expect_abort(free_ptr, p + 32, line_for("warden_heap_free", p + 32, "invalid free (not the start of a block)"));
+    /* the header is intact: the heap still works after the child died */
+    warden_heap_free(heap, p);
+    expect_heap(heap, 1, 0, 1);
+}
+END_TEST
+
+START_TEST(test_free_of_misaligned_pointer)
+{
+    char *p = warden_heap_alloc(heap, 64);
+    expect_abort(free_ptr, p + 1, line_for("warden_heap_free", p + 1, "invalid free (misaligned pointer)"));
+}
+END_TEST
+
+START_TEST(test_free_into_wrong_heap)
+{
+    warden_heap *other = warden_heap_create(NULL);
+    void *p = warden_heap_alloc(other, 64);
+    expect_abort(free_ptr, p, line_for("warden_heap_free", p, "invalid free (pointer from another warden heap)"));
+    warden_heap_destroy(other);
+}
+END_TEST
+
+START_TEST(test_free_of_region_header)
+{
+    char *p = warden_heap_alloc(heap, 64);
+    /* the first block's payload sits 64 bytes into its region */
+    expect_abort(free_ptr, p - 64, "invalid free (not the start of a block)");
+}
+END_TEST
+
+START_TEST(test_overwritten_header)
+{
+    char *p = warden_heap_alloc(heap, 64);
+    p[-12] ^= 1; /* one bit of the prev_size field */
+    expect_abort(free_ptr, p, line_for("warden_heap_free", p, "heap corruption (block header overwritten)"));
+}
+END_TEST
+
+START_TEST(test_overflow_into_next_header)
+{
+    char *a = warden_heap_alloc(heap, 64);
+    char *b = warden_heap_alloc(heap, 64);
+    memset(a, 'x', 64 + 8); /* 8 bytes into b's header */
+    expect_abort(free_ptr, a, line_for("warden_heap_free", b, "heap corruption (block header overwritten)"));
+    expect_abort(free_ptr, b, line_for("warden_heap_free", b, "heap corruption (block header overwritten)"));
+}
+END_TEST
+
+static void alloc_64(void *unused)
+{
+    (void)unused;
+    for (int i = 0; i < 4; i++)
+        warden_heap_alloc(heap, 64);
+}
+
+START_TEST(test_overwritten_free_links)
+{
+    void *a = warden_heap_alloc(heap, 64), *b = warden_heap_alloc(heap, 64);
+    void *c = warden_heap_alloc(heap, 64), *d = warden_heap_alloc(heap, 64);
+    (void)b;
+    (void)d;
+    warden_heap_free(heap, a);
+    warden_heap_free(heap, c); /* a and c on the same list */
+    memset(c, 0x41, 16);       /* use after free: c's next/prev links */
+    expect_abort(alloc_64, NULL, "heap corruption (free-list links damaged)");
+}
+END_TEST
+
+static void realloc_ptr(void *p)
+{
+    warden_heap_realloc(heap, p, 100);
+}
+
+static void usable_ptr(void *p)
+{
+    warden_heap_usable_size(heap, p);
+}
+
+START_TEST(test_realloc_and_usable_size_of_bad_pointers)
+{
+    char *p = warden_heap_alloc(heap, 64);
+    warden_heap_free(heap, p);
+    expect_abort(realloc_ptr, p, line_for("warden_heap_realloc", p, "use after free (block already freed)"));
+    expect_abort(usable_ptr, p, line_for("warden_heap_usable_size", p, "use after free (block already freed)"));
+    int local = 0;
+    expect_abort(realloc_ptr, &local, "warden: warden_heap_realloc(");
+    expect_abort(usable_ptr, (char *)warden_heap_alloc(heap, 64) + 16, "invalid pointer (not the start of a block)");
+}
+END_TEST
+
+static void use_bad_handle(void *h)
+{
+    warden_heap_alloc(h, 10);
+}
+
+START_TEST(test_bad_heap_handle)
+{
+    static _Alignas(65536) char fake[65536];
+    expect_abort(use_bad_handle, fake, "warden_heap_alloc(");
+    expect_abort(use_bad_handle, fake, "invalid heap (not a live warden_heap)");
+    expect_abort(use_bad_handle, NULL, "invalid heap");
+}
+END_TEST
+
+static void free_after_destroy(void *unused)
+{
+    (void)unused;
+    warden_heap *h = warden_heap_create(NULL);
+    void *p = warden_heap_alloc(h, 10);
+    warden_heap_destroy(h);
+    warden_heap *h2 = warden_heap_create(NULL);
+    warden_heap_free(h2, p); /* p's region is gone with the first heap */
+}
+
+START_TEST(test_free_after_destroy)
+{
+    expect_abort(free_after_destroy, NULL, "invalid free (not a pointer from a warden heap)");
+}
+END_TEST
+
+static Suite *misuse_suite(void)
+{
+    Suite *s = suite_create("misuse");
+    TCase *tc = tcase_create("misuse");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_double_free);
+    tcase_add_test(tc, test_double_free_after_coalescing);
+    tcase_add_test(tc, test_free_of_stack_pointer);
+    tcase_add_test(tc, test_free_of_libc_pointer);
+    tcase_add_test(tc, test_free_of_interior_pointer);
+    tcase_add_test(tc, test_free_of_misaligned_pointer);
+    tcase_add_test(tc, test_free_into_wrong_heap);
+    tcase_add_test(tc, test_free_of_region_header);
+    tcase_add_test(tc, test_overwritten_header);
+    tcase_add_test(tc, test_overflow_into_next_header);
+    tcase_add_test(tc, test_overwritten_free_links);
+    tcase_add_test(tc, test_realloc_and_usable_size_of_bad_pointers);
+    tcase_add_test(tc, test_bad_heap_handle);
+    tcase_add_test(tc, test_free_after_destroy);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(misuse_suite());
+}

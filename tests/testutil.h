@@ -1,0 +1,45 @@
+/* testutil.h — what every warden test suite shares: running one Check suite
+ * as a program, asserting a heap's counts and invariants, running code that
+ * must abort and capturing what it printed, and a seeded random source. */
+#ifndef WARDEN_TESTUTIL_H
+#define WARDEN_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <warden.h>
+
+/* Runs the suite (CK_ENV verbosity); the exit status of a test program. */
+int testutil_run(Suite *suite);
+
+/* Asserts warden_heap_check passes, then the counts that are not -1. */
+void testutil_expect_heap(warden_heap *heap, long regions, long live_blocks, long free_blocks,
+                          const char *file, int line);
+#define expect_heap(heap, regions, live, free_) \
+    testutil_expect_heap((heap), (regions), (live), (free_), __FILE__, __LINE__)
+#define expect_heap_ok(heap) expect_heap((heap), -1, -1, -1)
+
+/* Runs fn(arg) in a child process with stderr captured; asserts the child
+ * died of SIGABRT and that its stderr holds `expected`. */
+void testutil_expect_abort(void (*fn)(void *), void *arg, const char *expected, const char *file,
+                           int line);
+#define expect_abort(fn, arg, expected) testutil_expect_abort((fn), (arg), (expected), __FILE__, __LINE__)
+
+/* xorshift64*: reproducible streams for stress tests. */
+typedef struct rng {
+    uint64_t state;
+} rng;
+static inline uint64_t rng_next(rng *r)
+{
+    r->state ^= r->state >> 12;
+    r->state ^= r->state << 25;
+    r->state ^= r->state >> 27;
+    return r->state * 0x2545f4914f6cdd1dull;
+}
+static inline size_t rng_below(rng *r, size_t n)
+{
+    return n ? (size_t)(rng_next(r) % n) : 0;
+}
+
+#endif /* WARDEN_TESTUTIL_H */
