@@ -1,0 +1,72 @@
+/* test_block.c — block headers: sizes, the seal over every field, the
+ * request-to-granules rounding. */
+#include "block.h"
+#include "testutil.h"
+
+static _Alignas(16) unsigned char arena[4096];
+
+START_TEST(test_seal_covers_every_field)
+{
+    integrity_init();
+    block *b = (block *)arena;
+    block_write(b, 5, 3, BLOCK_FREE);
+    ck_assert(block_is_sealed(b));
+    uint32_t seal = b->seal;
+    b->size ^= 1;
+    ck_assert(!block_is_sealed(b));
+    b->size ^= 1;
+    b->prev_size ^= 0x100;
+    ck_assert(!block_is_sealed(b));
+    b->prev_size ^= 0x100;
+    b->flags ^= BLOCK_FREE;
+    ck_assert(!block_is_sealed(b));
+    b->flags ^= BLOCK_FREE;
+    b->flags |= BLOCK_MARK; /* the checker's scratch bit is outside the seal */
+    ck_assert(block_is_sealed(b));
+    b->flags &= ~BLOCK_MARK;
+    ck_assert_uint_eq(b->seal, seal);
+    /* the same fields at another address do not carry the same seal */
+    block *c = (block *)(arena + 16);
+    *c = *b;
+    ck_assert(!block_is_sealed(c));
+}
+END_TEST
+
+START_TEST(test_sizes_and_links)
+{
+    block *b = (block *)arena;
+    block_write(b, 4, 0, 0);
+    ck_assert_uint_eq(block_bytes(b), 64);
+    ck_assert_uint_eq(block_usable(b), 48);
+    ck_assert_ptr_eq(block_next(b), (block *)(arena + 64));
+    ck_assert_ptr_eq(block_payload(b), arena + 16);
+    ck_assert_ptr_eq(block_of_payload(arena + 16), b);
+    block *n = block_next(b);
+    block_write(n, 2, 4, 0);
+    ck_assert_ptr_eq(block_prev(n), b);
+}
+END_TEST
+
+START_TEST(test_granules_for)
+{
+    ck_assert_uint_eq(block_granules_for(0), BLOCK_MIN_GRANULES);
+    ck_assert_uint_eq(block_granules_for(1), 2);
+    ck_assert_uint_eq(block_granules_for(16), 2);
+    ck_assert_uint_eq(block_granules_for(17), 3);
+    ck_assert_uint_eq(block_granules_for(100), 8);
+    ck_assert_uint_eq(block_granules_for(SIZE_MAX), 0);
+    ck_assert_uint_eq(block_granules_for(((size_t)UINT32_MAX << 4)), 0);
+    ck_assert_uint_eq(block_granules_for(((size_t)UINT32_MAX << 4) - 32), UINT32_MAX - 1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("block");
+    TCase *tc = tcase_create("block");
+    tcase_add_test(tc, test_seal_covers_every_field);
+    tcase_add_test(tc, test_sizes_and_links);
+    tcase_add_test(tc, test_granules_for);
+    suite_add_tcase(s, tc);
+    return testutil_run(s);
+}

@@ -1,0 +1,62 @@
+/* test_pagemap.c — the address-to-region map: set, look up, clear, and
+ * addresses it cannot cover. */
+#include "pagemap.h"
+#include "platform.h"
+#include "testutil.h"
+
+START_TEST(test_set_lookup_clear)
+{
+    char *m = platform_map(4 * PLATFORM_CHUNK);
+    ck_assert_ptr_nonnull(m);
+    ck_assert_ptr_null(pagemap_lookup(m));
+    int owner;
+    ck_assert_int_eq(pagemap_set(m + PLATFORM_CHUNK, 2 * PLATFORM_CHUNK, &owner), 0);
+    ck_assert_ptr_null(pagemap_lookup(m));
+    ck_assert_ptr_null(pagemap_lookup(m + PLATFORM_CHUNK - 1));
+    ck_assert_ptr_eq(pagemap_lookup(m + PLATFORM_CHUNK), &owner);
+    ck_assert_ptr_eq(pagemap_lookup(m + 2 * PLATFORM_CHUNK + 77), &owner);
+    ck_assert_ptr_eq(pagemap_lookup(m + 3 * PLATFORM_CHUNK - 1), &owner);
+    ck_assert_ptr_null(pagemap_lookup(m + 3 * PLATFORM_CHUNK));
+    pagemap_clear(m + PLATFORM_CHUNK, 2 * PLATFORM_CHUNK);
+    ck_assert_ptr_null(pagemap_lookup(m + 2 * PLATFORM_CHUNK));
+    platform_unmap(m, 4 * PLATFORM_CHUNK);
+}
+END_TEST
+
+START_TEST(test_out_of_range)
+{
+    int owner;
+    ck_assert_ptr_null(pagemap_lookup(NULL));
+    ck_assert_int_eq(pagemap_set((void *)0x1000, 0, &owner), -1);
+#if UINTPTR_MAX > 0xffffffffu
+    void *high = (void *)((uintptr_t)1 << 60);
+    ck_assert_int_eq(pagemap_set(high, PLATFORM_CHUNK, &owner), -1);
+    ck_assert_ptr_null(pagemap_lookup(high));
+    ck_assert_ptr_null(pagemap_lookup((void *)UINTPTR_MAX));
+#endif
+}
+END_TEST
+
+START_TEST(test_map_is_chunk_aligned)
+{
+    void *m[16];
+    for (int i = 0; i < 16; i++) {
+        m[i] = platform_map(PLATFORM_CHUNK * (size_t)(1 + i % 3));
+        ck_assert_ptr_nonnull(m[i]);
+        ck_assert_uint_eq((uintptr_t)m[i] % PLATFORM_CHUNK, 0);
+    }
+    for (int i = 0; i < 16; i++)
+        platform_unmap(m[i], PLATFORM_CHUNK * (size_t)(1 + i % 3));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pagemap");
+    TCase *tc = tcase_create("pagemap");
+    tcase_add_test(tc, test_set_lookup_clear);
+    tcase_add_test(tc, test_out_of_range);
+    tcase_add_test(tc, test_map_is_chunk_aligned);
+    suite_add_tcase(s, tc);
+    return testutil_run(s);
+}
