@@ -21,8 +21,13 @@
  *     block and the one    BLOCK_MARK        links (struct block_links)
  *     before it (0: first)
  *
+ * The seal covers the address, size and BLOCK_FREE: what the header says of
+ * its own block. prev_size is a copy of the previous block's sealed size (a
+ * boundary tag), proved against that header whenever it is used, so
+ * updating it costs no hash.
+ *
  * Invariants (proved by heap_check):
- *   size >= BLOCK_MIN_GRANULES;  block + size*16 <= region end
+ *   size >= BLOCK_MIN_GRANULES;  block + size*16 <= region's fence
  *   next(b)->prev_size == b->size;  first block: prev_size == 0
  *   seal == block_seal_of(b)  (BLOCK_MARK is not sealed: it is the checker's)
  *   b free  =>  next(b) and prev(b) are not free
@@ -40,7 +45,7 @@ typedef struct block {
     uint32_t size;      /* granules, header included */
     uint32_t prev_size; /* granules of the block just before; 0 for a region's first */
     uint32_t flags;     /* BLOCK_FREE | BLOCK_MARK */
-    uint32_t seal;      /* keyed hash of address, sizes and sealed flags */
+    uint32_t seal;      /* keyed hash of address, size and BLOCK_FREE */
 } block;
 
 typedef struct block_links {
@@ -101,8 +106,7 @@ static inline block_links *block_links_of(const block *b)
 
 static inline uint32_t block_seal_of(const block *b)
 {
-    uint64_t sizes = ((uint64_t)b->size << 32) | b->prev_size;
-    return (uint32_t)(integrity_hash(b, sizes, b->flags & ~BLOCK_MARK) >> 32);
+    return (uint32_t)(integrity_hash(b, ((uint64_t)b->size << 1) | (b->flags & BLOCK_FREE)) >> 32);
 }
 
 static inline int block_is_sealed(const block *b)
@@ -125,10 +129,10 @@ static inline void block_set_size(block *b, uint32_t size)
     b->seal = block_seal_of(b);
 }
 
+/* The boundary tag is not sealed: writing it needs no hash. */
 static inline void block_set_prev_size(block *b, uint32_t prev_size)
 {
     b->prev_size = prev_size;
-    b->seal = block_seal_of(b);
 }
 
 static inline void block_set_flags(block *b, uint32_t flags)

@@ -1,6 +1,8 @@
 /* bucket.c — blocks within a bucket: take a fit or map a region, split off
  * the tail, coalesce both neighbours on free, grow in place into a free
- * next block, return regions that become empty. */
+ * next block, return regions that become empty. Every header is proved
+ * (seal, boundary tag) before it is trusted; a broken one ends in a walk of
+ * its region that names the first damaged header. */
 #include "bucket.h"
 
 #include "report.h"
@@ -26,29 +28,67 @@ void bucket_release_all(bucket *b)
     b->region_count = b->mapped_bytes = b->empty_regions = 0;
 }
 
-/* ---- reading neighbours: every header is proved before it is trusted ---- */
+/* ---- proving headers ------------------------------------------------------ */
 
-static block *checked(block *nb, const bucket_site *site)
+/* Walks r's blocks and reports the first header that is damaged: a bad
+ * seal, an impossible size, or a boundary tag that disagrees. */
+static _Noreturn void report_damage(const region *r, const void *ptr, const bucket_site *site)
 {
-    if (!block_is_sealed(nb))
-        report_fatal(site->op, block_payload(nb), "heap corruption (block header overwritten)");
-    return nb;
+    const block *fence = region_fence(r);
+    const block *x = region_first(r);
+    uint32_t prev_size = 0;
+    for (; x < fence; prev_size = x->size, x = block_next(x))
+        if (!block_is_sealed(x) || x->size < BLOCK_MIN_GRANULES || block_next(x) > fence ||
+            x->prev_size != prev_size)
+            break;
+    if (x == fence && block_is_sealed(x) && x->size == 0 && x->prev_size == prev_size)
+        report_fatal(site->op, ptr, "heap corruption (a header changed under the allocator)");
+    if (x == block_of_payload(ptr))
+        report_fatal(site->op, ptr, "heap corruption (block header overwritten)");
+    report_fatal(site->op, ptr, "heap corruption (header of block %p overwritten)", block_payload(x));
 }
 
-static block *next_checked(const block *blk, const bucket_site *site)
+/* A header that failed its proof: name the damage in its region. */
+static _Noreturn void report_bad_header(const block *near, const void *ptr, const bucket_site *site)
 {
-    block *next = checked(block_next(blk), site);
-    if (next->prev_size != blk->size)
-        report_fatal(site->op, block_payload(next), "heap corruption (boundary tag disagrees)");
+    const region *r = region_of(near);
+    if (r && region_is_sealed(r))
+        report_damage(r, ptr, site);
+    report_fatal(site->op, ptr, "heap corruption (header of block %p overwritten)", block_payload(near));
+}
+
+static inline void prove(const block *b, const void *ptr, const bucket_site *site)
+{
+    if (!block_is_sealed(b))
+        report_bad_header(b, ptr, site);
+}
+
+/* The block after blk, proved: sealed, and its tag names blk's size. */
+static inline block *next_proved(const block *blk, const void *ptr, const bucket_site *site)
+{
+    block *next = block_next(blk);
+    if (!block_is_sealed(next) || next->prev_size != blk->size)
+        report_bad_header(next, ptr, site);
     return next;
 }
 
-static block *prev_checked(const block *blk, const bucket_site *site)
+/* The block before blk (blk->prev_size != 0), proved the same way. */
+static inline block *prev_proved(const block *blk, const void *ptr, const bucket_site *site)
 {
-    block *prev = checked(block_prev(blk), site);
-    if (prev->size != blk->prev_size)
-        report_fatal(site->op, block_payload(prev), "heap corruption (boundary tag disagrees)");
+    block *prev = block_prev(blk);
+    if (!block_is_sealed(prev) || prev->size != blk->prev_size)
+        report_bad_header(blk, ptr, site);
     return prev;
+}
+
+/* Whether blk, with prev_size 0, is really its region's first block: a
+ * damaged tag must not make the allocator believe a region is empty. */
+static int is_first_proved(const block *blk, const void *ptr, const bucket_site *site)
+{
+    const region *r = region_of_first(blk);
+    if (region_of(blk) != r)
+        report_bad_header(blk, ptr, site);
+    return 1;
 }
 
 /* ---- regions ---------------------------------------------------------- */
@@ -84,10 +124,10 @@ static void bucket_release_region(bucket *b, region *r)
 
 /* ---- splitting ---------------------------------------------------------- */
 
-/* Cuts blk down to g granules when the rest can be a block of its own; the
- * rest merges with next (the block after blk) if that is free and goes on
- * the free list. */
-static void block_split_tail(bucket *b, block *blk, block *next, uint32_t g)
+/* Cuts live blk down to g granules when the rest can be a block of its own;
+ * the rest merges with next (the proved block after blk) if that is free,
+ * and goes on the free list. */
+static void block_split_tail(bucket *b, block *blk, block *next, uint32_t g, const bucket_site *site)
 {
     uint32_t rest = blk->size - g;
     if (rest < BLOCK_MIN_GRANULES)
@@ -98,17 +138,17 @@ static void block_split_tail(bucket *b, block *blk, block *next, uint32_t g)
         freelist_remove(&b->free, next);
         rest += next->size;
         next = block_next(next);
+        prove(next, block_payload(tail), site);
     }
     block_write(tail, rest, g, BLOCK_FREE);
     block_set_prev_size(next, rest);
     freelist_push(&b->free, tail);
 }
 
-/* Cuts the first front granules off free blk as a free block of their own;
- * returns the block that starts after them. */
-static block *block_split_front(bucket *b, block *blk, uint32_t front, const bucket_site *site)
+/* Cuts the first front granules off free blk (whose next is proved) as a
+ * free block of their own; returns the block that starts after them. */
+static block *block_split_front(bucket *b, block *blk, block *next, uint32_t front)
 {
-    block *next = next_checked(blk, site);
     block *rest = (block *)((char *)blk + ((size_t)front << GRANULE_SHIFT));
     block_write(rest, blk->size - front, front, BLOCK_FREE);
     block_set_prev_size(next, rest->size);
@@ -119,17 +159,25 @@ static block *block_split_front(bucket *b, block *blk, uint32_t front, const buc
 
 /* ---- allocation --------------------------------------------------------- */
 
-/* A free block of at least g granules, off its list, from the free lists or
- * a new region; NULL when the OS refuses. */
-static block *bucket_take(bucket *b, uint32_t g, const bucket_site *site)
+/* Hands out listed (or, when listed is 0, unlisted) free blk as a block of
+ * g granules; a rest large enough becomes a free block in blk's place. */
+static void block_hand_out(bucket *b, block *blk, block *next, uint32_t g, int listed)
 {
-    block *blk = freelist_take_fit(&b->free, g);
-    if (!blk)
-        return bucket_grow(b, g);
-    checked(blk, site);
-    if (region_is_whole(blk, next_checked(blk, site)))
-        b->empty_regions--;
-    return blk;
+    uint32_t rest = blk->size - g;
+    if (rest < BLOCK_MIN_GRANULES) {
+        if (listed)
+            freelist_remove(&b->free, blk);
+        block_set_flags(blk, 0);
+        return;
+    }
+    block *tail = (block *)((char *)blk + ((size_t)g << GRANULE_SHIFT));
+    block_write(tail, rest, g, BLOCK_FREE);
+    block_set_prev_size(next, rest);
+    if (listed)
+        freelist_replace(&b->free, blk, tail); /* reads blk's old size: before the rewrite */
+    else
+        freelist_push(&b->free, tail);
+    block_write(blk, g, blk->prev_size, 0);
 }
 
 void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *site)
@@ -139,44 +187,33 @@ void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *s
         want += (alignment >> GRANULE_SHIFT) + 1;
     if (want > BLOCK_MAX_GRANULES)
         return NULL;
-    block *blk = bucket_take(b, (uint32_t)want, site);
-    if (!blk)
+    block *blk = freelist_find_fit(&b->free, (uint32_t)want);
+    int listed = blk != NULL;
+    if (!blk && !(blk = bucket_grow(b, (uint32_t)want)))
         return NULL;
+    prove(blk, block_payload(blk), site);
+    block *next = block_next(blk);
+    if (listed && blk->prev_size == 0 && next->size == 0) /* a kept empty region goes back in use */
+        b->empty_regions--;
     if (alignment > GRANULE) {
         uintptr_t payload = (uintptr_t)block_payload(blk);
         uintptr_t aligned = (payload + alignment - 1) & ~(uintptr_t)(alignment - 1);
         if (aligned != payload && aligned - payload < BLOCK_MIN_GRANULES * GRANULE)
             aligned += alignment;
-        if (aligned != payload)
-            blk = block_split_front(b, blk, (uint32_t)((aligned - payload) >> GRANULE_SHIFT), site);
+        if (aligned != payload) {
+            if (listed)
+                freelist_remove(&b->free, blk);
+            listed = 0;
+            blk = block_split_front(b, blk, next, (uint32_t)((aligned - payload) >> GRANULE_SHIFT));
+        }
     }
-    block_split_tail(b, blk, next_checked(blk, site), g);
-    block_set_flags(blk, 0);
+    block_hand_out(b, blk, next, g, listed);
     b->live_blocks++;
     b->live_bytes += block_usable(blk);
     return block_payload(blk);
 }
 
 /* ---- finding the block of a user pointer --------------------------------- */
-
-/* Walks r's blocks to say why ptr has no sealed header: an overwritten
- * header at a real block boundary, or a pointer into the middle of a block. */
-static _Noreturn void diagnose(region *r, const void *ptr, const bucket_site *site)
-{
-    block *target = block_of_payload(ptr);
-    block *fence = region_fence(r);
-    for (block *x = region_first(r); x < fence; x = block_next(x)) {
-        if (!block_is_sealed(x) || x->size < BLOCK_MIN_GRANULES) {
-            if (x == target)
-                report_fatal(site->op, ptr, "heap corruption (block header overwritten)");
-            report_fatal(site->op, ptr, "heap corruption (header of block %p overwritten)",
-                         block_payload(x));
-        }
-        if (x > target)
-            break;
-    }
-    report_fatal(site->op, ptr, "%s (not the start of a block)", site->foreign);
-}
 
 block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site *site)
 {
@@ -185,8 +222,15 @@ block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site 
         (const char *)ptr >= (char *)region_fence(r))
         report_fatal(site->op, ptr, "%s (not the start of a block)", site->foreign);
     block *blk = block_of_payload(ptr);
-    if (!block_is_sealed(blk))
-        diagnose(r, ptr, site);
+    if (!block_is_sealed(blk)) {
+        /* Damage, or a pointer into the middle of a block: the walk tells. */
+        const block *x = region_first(r);
+        while (x < blk && block_is_sealed(x) && x->size >= BLOCK_MIN_GRANULES)
+            x = block_next(x);
+        if (x == blk || x < blk)
+            report_damage(r, ptr, site);
+        report_fatal(site->op, ptr, "%s (not the start of a block)", site->foreign);
+    }
     if (block_is_free(blk))
         report_fatal(site->op, ptr, "%s", site->freed);
     return blk;
@@ -194,57 +238,72 @@ block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site 
 
 /* ---- free --------------------------------------------------------------- */
 
+/* free: mark, merge previous, merge next, insert (or return the region). */
 void bucket_free(bucket *b, block *blk, const bucket_site *site)
 {
+    const void *ptr = block_payload(blk);
     b->live_blocks--;
     b->live_bytes -= block_usable(blk);
-    /* Marked free first: if a merge leaves this header stale inside a bigger
-     * block, a second free of the same pointer still reads "freed". */
-    block_set_flags(blk, BLOCK_FREE);
+    block *next = next_proved(blk, ptr, site);
+    block *start = blk;
+    uint32_t size = blk->size;
     if (blk->prev_size) {
-        block *prev = prev_checked(blk, site);
+        block *prev = prev_proved(blk, ptr, site);
         if (block_is_free(prev)) {
             freelist_remove(&b->free, prev);
-            block_set_size(prev, prev->size + blk->size);
-            blk = prev;
+            /* blk's header goes stale inside prev: mark it, so a second free
+             * of the same pointer still reads "freed". */
+            block_set_flags(blk, BLOCK_FREE);
+            start = prev;
+            size += prev->size;
         }
     }
-    block *next = checked(block_next(blk), site);
+    block *merged_next = NULL; /* still listed: start takes its place */
     if (block_is_free(next)) {
-        freelist_remove(&b->free, next);
-        block_set_size(blk, blk->size + next->size);
-        next = checked(block_next(blk), site);
+        merged_next = next;
+        size += next->size;
+        next = block_next(next);
+        prove(next, ptr, site);
     }
-    block_set_prev_size(next, blk->size);
-    if (region_is_whole(blk, next)) {
+    if (start->prev_size == 0 && next->size == 0 && is_first_proved(start, ptr, site)) {
         if (b->empty_regions >= BUCKET_EMPTY_RESERVE) {
-            bucket_release_region(b, region_of_first(blk));
+            if (merged_next)
+                freelist_remove(&b->free, merged_next);
+            bucket_release_region(b, region_of_first(start));
             return;
         }
         b->empty_regions++;
     }
-    freelist_push(&b->free, blk);
+    block_write(start, size, start->prev_size, BLOCK_FREE);
+    block_set_prev_size(next, size);
+    if (merged_next)
+        freelist_replace(&b->free, merged_next, start);
+    else
+        freelist_push(&b->free, start);
 }
 
 /* ---- in-place resize ------------------------------------------------------ */
 
 int bucket_resize(bucket *b, block *blk, uint32_t g, const bucket_site *site)
 {
-    block *next = next_checked(blk, site);
+    const void *ptr = block_payload(blk);
+    block *next = next_proved(blk, ptr, site);
     if (g > blk->size) {
         /* Grow: only into a free next block that makes up the difference. */
         if (!block_is_free(next) || (uint64_t)blk->size + next->size < g)
             return 0;
         freelist_remove(&b->free, next);
+        block *after = block_next(next);
+        prove(after, ptr, site);
         b->live_bytes -= block_usable(blk);
         block_set_size(blk, blk->size + next->size);
-        next = checked(block_next(blk), site);
-        block_set_prev_size(next, blk->size);
+        block_set_prev_size(after, blk->size);
+        next = after;
     } else {
         b->live_bytes -= block_usable(blk);
     }
     /* Shrink, or give back what the grow took beyond g. */
-    block_split_tail(b, blk, next, g);
+    block_split_tail(b, blk, next, g, site);
     b->live_bytes += block_usable(blk);
     return 1;
 }

@@ -6,27 +6,13 @@
 
 #define LAST_CLASS_SCAN 4 /* nodes of the rounded-down class tried last */
 
-static unsigned floor_log2(uint64_t x)
-{
-    return 63u - bits_clz64(x);
-}
-
-unsigned freelist_class(uint32_t g)
-{
-    if (g < FREELIST_EXACT)
-        return g;
-    unsigned top = floor_log2(g);
-    unsigned sub = (g >> (top - 4)) & 15u;
-    return FREELIST_EXACT + (top - 5) * 16u + sub;
-}
-
 /* The first class whose every block holds g granules: g's class when that
  * class is exact or starts at g, otherwise the next one. */
 static unsigned class_for_search(uint32_t g)
 {
     if (g < FREELIST_EXACT)
         return g;
-    uint64_t step = (uint64_t)1 << (floor_log2(g) - 4);
+    uint64_t step = (uint64_t)1 << (freelist_floor_log2(g) - 4);
     uint64_t rounded = ((uint64_t)g + step - 1) & ~(step - 1);
     if (rounded > UINT32_MAX)
         return FREELIST_CLASSES;
@@ -77,13 +63,12 @@ void freelist_push(freelist *fl, block *b)
     fl->free_bytes += block_bytes(b);
 }
 
-void freelist_remove(freelist *fl, block *b)
+/* Safe unlinking: b's links are granule-aligned, the head has no prev, and
+ * both neighbours point back at b. Aborts otherwise. */
+static void prove_links(const freelist *fl, const block *b, unsigned c)
 {
-    unsigned c = freelist_class(b->size);
-    block_links *links = block_links_of(b);
-    block *next = links->next, *prev = links->prev;
-    /* Safe unlinking: the links are granule-aligned, the head has no prev,
-     * and both neighbours point back at b. */
+    const block_links *links = block_links_of(b);
+    const block *next = links->next, *prev = links->prev;
     int damaged = (((uintptr_t)next | (uintptr_t)prev) & (GRANULE - 1)) != 0;
     if (!damaged)
         damaged = prev ? fl->heads[c] == b || block_links_of(prev)->next != b : fl->heads[c] != b;
@@ -91,6 +76,14 @@ void freelist_remove(freelist *fl, block *b)
         damaged = block_links_of(next)->prev != b;
     if (damaged)
         report_fatal("freelist_remove", block_payload(b), "heap corruption (free-list links damaged)");
+}
+
+void freelist_remove(freelist *fl, block *b)
+{
+    unsigned c = freelist_class(b->size);
+    prove_links(fl, b, c);
+    block_links *links = block_links_of(b);
+    block *next = links->next, *prev = links->prev;
     if (prev)
         block_links_of(prev)->next = next;
     else
@@ -103,20 +96,36 @@ void freelist_remove(freelist *fl, block *b)
     fl->free_bytes -= block_bytes(b);
 }
 
-block *freelist_take_fit(freelist *fl, uint32_t g)
+void freelist_replace(freelist *fl, block *old, block *nb)
+{
+    unsigned c = freelist_class(old->size);
+    if (freelist_class(nb->size) != c) {
+        freelist_remove(fl, old);
+        freelist_push(fl, nb);
+        return;
+    }
+    prove_links(fl, old, c);
+    block_links *links = block_links_of(nb);
+    *links = *block_links_of(old);
+    if (links->prev)
+        block_links_of(links->prev)->next = nb;
+    else
+        fl->heads[c] = nb;
+    if (links->next)
+        block_links_of(links->next)->prev = nb;
+    fl->free_bytes += block_bytes(nb);
+    fl->free_bytes -= block_bytes(old);
+}
+
+block *freelist_find_fit(const freelist *fl, uint32_t g)
 {
     unsigned c = first_class_from(fl, class_for_search(g));
-    block *found = c < FREELIST_CLASSES ? fl->heads[c] : NULL;
-    if (!found) {
-        /* No class guarantees a fit; a few nodes of g's own class may still hold it. */
-        unsigned own = freelist_class(g);
-        block *b = fl->heads[own];
-        for (int i = 0; b && i < LAST_CLASS_SCAN && !found; i++, b = block_links_of(b)->next)
-            if (b->size >= g)
-                found = b;
-        if (!found)
-            return NULL;
-    }
-    freelist_remove(fl, found);
-    return found;
+    if (c < FREELIST_CLASSES)
+        return fl->heads[c];
+    /* No class guarantees a fit; a few nodes of g's own class may still hold it. */
+    block *b = fl->heads[freelist_class(g)];
+    for (int i = 0; b && i < LAST_CLASS_SCAN; i++, b = block_links_of(b)->next)
+        if (b->size >= g)
+            return b;
+    return NULL;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "block.h"
+#include "compiler.h"
 
 /*
  * Size classes, by granules g of the block:
@@ -35,13 +36,29 @@ typedef struct freelist {
 
 _Static_assert(FREELIST_WORDS <= 64, "the summary word covers every bitmap word");
 
+static inline unsigned freelist_floor_log2(uint64_t x)
+{
+    return 63u - bits_clz64(x);
+}
+
 /* The class a free block of g granules is kept in. */
-unsigned freelist_class(uint32_t g);
+static inline unsigned freelist_class(uint32_t g)
+{
+    if (g < FREELIST_EXACT)
+        return g;
+    unsigned top = freelist_floor_log2(g);
+    unsigned sub = (g >> (top - 4)) & 15u;
+    return FREELIST_EXACT + (top - 5) * 16u + sub;
+}
 /* Puts a free block (BLOCK_FREE already set) at the head of its class. */
 void freelist_push(freelist *fl, block *b);
 /* Takes a free block off its list; aborts when its links are damaged. */
 void freelist_remove(freelist *fl, block *b);
-/* Takes off its list a free block of at least g granules, or returns NULL. */
-block *freelist_take_fit(freelist *fl, uint32_t g);
+/* Puts free block nb on the list in old's place, old leaving it: in place,
+ * without touching the bitmaps, when nb's size is of old's class. old's
+ * header must still hold the size it was listed with. */
+void freelist_replace(freelist *fl, block *old, block *nb);
+/* A listed free block of at least g granules (still listed), or NULL. */
+block *freelist_find_fit(const freelist *fl, uint32_t g);
 
 #endif /* WARDEN_FREELIST_H */

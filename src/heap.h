@@ -29,9 +29,10 @@ struct warden_heap {
     bucket buckets[];                      /* bucket_count fixed ones, then the large one */
 };
 
+/* Cheap on purpose: it is compared on every call. */
 static inline uint64_t heap_seal_of(const warden_heap *heap)
 {
-    return integrity_hash(heap, heap->bucket_count, heap->map_size);
+    return ((uint64_t)(uintptr_t)heap ^ integrity_secret()) + 0x68656170u /* "heap" */;
 }
 
 /* Aborts with a one-line report unless heap is a live warden heap. */

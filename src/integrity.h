@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "atomic.h"
-#include "mix.h"
 
 extern uint64_t integrity_secret_value;
 
@@ -19,13 +18,13 @@ static inline uint64_t integrity_secret(void)
     return atomic_load_u64(&integrity_secret_value);
 }
 
-/* A 64-bit keyed hash of an address and two words that describe it. */
-static inline uint64_t integrity_hash(const void *addr, uint64_t a, uint64_t b)
+/* A 64-bit keyed hash of an address and a word that describes it: two
+ * dependent multiplies, with every input bit reaching the top 32 bits. */
+static inline uint64_t integrity_hash(const void *addr, uint64_t word)
 {
-    uint64_t x = (uint64_t)(uintptr_t)addr ^ integrity_secret();
-    x ^= a * 0x9e3779b97f4a7c15u;
-    x ^= b * 0xc2b2ae3d27d4eb4fu;
-    return mix64(x);
+    uint64_t x = ((uint64_t)(uintptr_t)addr ^ integrity_secret()) + word * 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 31)) * 0xbf58476d1ce4e5b9u;
+    return x ^ (x >> 29);
 }
 
 #endif /* WARDEN_INTEGRITY_H */

@@ -63,7 +63,7 @@ static inline region *region_of_first(const block *b)
 
 static inline uint64_t region_seal_of(const region *r)
 {
-    return integrity_hash(r, (uint64_t)(uintptr_t)r->owner, r->size);
+    return integrity_hash(r, ((uint64_t)(uintptr_t)r->owner * 0xc2b2ae3d27d4eb4fu) ^ r->size);
 }
 
 static inline int region_is_sealed(const region *r)

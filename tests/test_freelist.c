@@ -8,6 +8,15 @@
 static _Alignas(16) unsigned char arena[1 << 20];
 static freelist fl;
 
+/* find + remove, as the old take did */
+static block *take_fit(uint32_t g)
+{
+    block *b = freelist_find_fit(&fl, g);
+    if (b)
+        freelist_remove(&fl, b);
+    return b;
+}
+
 static block *fake_block(size_t offset, uint32_t g)
 {
     block *b = (block *)(arena + offset);
@@ -47,7 +56,7 @@ START_TEST(test_fit_always_holds_the_request)
     ck_assert_uint_eq(fl.free_blocks, 200);
     for (int i = 0; i < 400; i++) {
         uint32_t want = (uint32_t)(2 + rng_below(&r, 320));
-        block *b = freelist_take_fit(&fl, want);
+        block *b = take_fit(want);
         if (b) {
             ck_assert_uint_ge(b->size, want);
             freelist_push(&fl, b);
@@ -55,7 +64,7 @@ START_TEST(test_fit_always_holds_the_request)
     }
     /* drain: every block comes back exactly once */
     size_t n = 0;
-    while (freelist_take_fit(&fl, 2))
+    while (take_fit(2))
         n++;
     ck_assert_uint_eq(n, 200);
     ck_assert_uint_eq(fl.free_blocks, 0);
@@ -70,10 +79,37 @@ START_TEST(test_fit_finds_a_larger_class)
 {
     block *big = fake_block(0, 5000);
     freelist_push(&fl, big);
-    ck_assert_ptr_eq(freelist_take_fit(&fl, 2), big);
+    ck_assert_ptr_eq(take_fit(2), big);
     freelist_push(&fl, big);
-    ck_assert_ptr_null(freelist_take_fit(&fl, 5001));
-    ck_assert_ptr_eq(freelist_take_fit(&fl, 5000), big); /* its own class, by the short scan */
+    ck_assert_ptr_null(take_fit(5001));
+    ck_assert_ptr_eq(take_fit(5000), big); /* its own class, by the short scan */
+}
+END_TEST
+
+START_TEST(test_replace_in_place_and_across_classes)
+{
+    block *a = fake_block(0, 40), *b = fake_block(1024, 40), *c = fake_block(2048, 40);
+    freelist_push(&fl, a);
+    freelist_push(&fl, b);
+    freelist_push(&fl, c); /* class of 40: c b a */
+    block *nb = fake_block(4096, 41); /* same class as 40 */
+    unsigned cls = freelist_class(40);
+    ck_assert_uint_eq(freelist_class(41), cls);
+    uint64_t word = fl.words[cls / 64];
+    freelist_replace(&fl, b, nb);
+    ck_assert_ptr_eq(block_links_of(c)->next, nb);
+    ck_assert_ptr_eq(block_links_of(nb)->prev, c);
+    ck_assert_ptr_eq(block_links_of(nb)->next, a);
+    ck_assert_ptr_eq(block_links_of(a)->prev, nb);
+    ck_assert_uint_eq(fl.words[cls / 64], word);
+    ck_assert_uint_eq(fl.free_blocks, 3);
+    ck_assert_uint_eq(fl.free_bytes, (40 + 40 + 41) * 16);
+    block *head = fake_block(8192, 3000); /* another class: moves lists */
+    freelist_replace(&fl, c, head);
+    ck_assert_ptr_eq(fl.heads[cls], nb);
+    ck_assert_ptr_eq(fl.heads[freelist_class(3000)], head);
+    ck_assert_uint_eq(fl.free_blocks, 3);
+    ck_assert_uint_eq(fl.free_bytes, (40 + 41 + 3000) * 16);
 }
 END_TEST
 
@@ -103,6 +139,7 @@ int main(void)
     tcase_add_test(tc, test_fit_always_holds_the_request);
     tcase_add_test(tc, test_fit_finds_a_larger_class);
     tcase_add_test(tc, test_remove_from_middle);
+    tcase_add_test(tc, test_replace_in_place_and_across_classes);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }

@@ -116,7 +116,9 @@ START_TEST(test_overflow_into_next_header)
     char *a = warden_heap_alloc(heap, 64);
     char *b = warden_heap_alloc(heap, 64);
     memset(a, 'x', 64 + 8); /* 8 bytes into b's header */
-    expect_abort(free_ptr, a, line_for("warden_heap_free", b, "heap corruption (block header overwritten)"));
+    char words[96];
+    snprintf(words, sizeof words, "heap corruption (header of block %p overwritten)", (void *)b);
+    expect_abort(free_ptr, a, line_for("warden_heap_free", a, words));
     expect_abort(free_ptr, b, line_for("warden_heap_free", b, "heap corruption (block header overwritten)"));
 }
 END_TEST

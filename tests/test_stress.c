@@ -8,7 +8,15 @@
 
 #include "testutil.h"
 
-enum { SLOTS = 96, OPS = 6000 };
+enum { SLOTS = 96 };
+
+/* Operations per run: WARDEN_STRESS_OPS, default 6000 (CI lowers it under Valgrind). */
+static int ops(void)
+{
+    const char *env = getenv("WARDEN_STRESS_OPS");
+    int n = env ? atoi(env) : 0;
+    return n > 0 ? n : 6000;
+}
 
 typedef struct slot {
     unsigned char *p; /* NULL: empty */
@@ -105,7 +113,7 @@ static void stress(const warden_heap_config *config, uint64_t seed)
     model m = {.heap = warden_heap_create(config), .r = {seed}};
     ck_assert_ptr_nonnull(m.heap);
     char why[512];
-    for (int i = 0; i < OPS; i++) {
+    for (int i = 0, n = ops(); i < n; i++) {
         one_op(&m);
         require(warden_heap_check(m.heap, why, sizeof why) == 0, "after operation %d: %s", i, why);
     }

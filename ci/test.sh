@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# ci/test.sh — warden's whole test suite, as CI runs it on a fresh machine:
+# installs what it needs, then builds and runs every ctest suite in a
+# Release build, a Debug+ASan+UBSan build and a TSan build, runs the Release
+# tests under Valgrind, and installs warden to build a program against it
+# with pkg-config and with find_package.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+ci/deps.sh
+jobs=$(nproc)
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+build_and_test() { # name, cmake args...
+  local name=$1; shift
+  section "$name: build"
+  cmake -S . -B "build/$name" -DWARDEN_WERROR=ON "$@" >/dev/null
+  cmake --build "build/$name" -j"$jobs"
+  section "$name: ctest"
+  (cd "build/$name" && ctest --output-on-failure -j"$jobs" --timeout 900)
+}
+
+build_and_test release -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build_and_test asan-ubsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+  -DWARDEN_SANITIZER=address,undefined
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  build_and_test tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+  -DWARDEN_SANITIZER=thread
+
+section "valgrind: every release suite under memcheck"
+for t in build/release/tests/test_*; do
+  echo "valgrind $t"
+  WARDEN_STRESS_OPS=600 valgrind -q --error-exitcode=99 --track-origins=yes "$t" >/dev/null
+done
+valgrind -q --error-exitcode=99 build/release/heap_example >/dev/null 2>&1
+
+section "install: pkg-config and find_package consumers"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+cmake --install build/release --prefix "$prefix" >/dev/null
+pcdir=$(dirname "$(find "$prefix" -name warden.pc)")
+cc -Wall -Wextra -Werror tests/install/consumer.c -o "$prefix/consumer_pc" \
+  $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs warden)
+LD_LIBRARY_PATH=$(dirname "$pcdir") "$prefix/consumer_pc"
+cmake -S tests/install -B "$prefix/consumer-build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$prefix/consumer-build" >/dev/null
+LD_LIBRARY_PATH=$(dirname "$pcdir") "$prefix/consumer-build/consumer_shared"
+"$prefix/consumer-build/consumer_static"
+
+# The way the README tells a user: the default prefix, plain pkg-config.
+if [ -w /usr/local/lib ]; then
+  cmake --install build/release >/dev/null
+  command -v ldconfig >/dev/null && ldconfig
+  cc tests/install/consumer.c -o "$prefix/consumer_usr_local" $(pkg-config --cflags --libs warden)
+  "$prefix/consumer_usr_local"
+fi
+
+section "all tests passed"
