@@ -30,11 +30,19 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   -DWARDEN_SANITIZER=thread
 
 section "valgrind: every release suite under memcheck"
+under_valgrind() { # program...: quiet when clean, everything shown when not
+  local out
+  echo "valgrind $*"
+  if ! out=$(WARDEN_STRESS_OPS=600 valgrind -q --error-exitcode=99 --track-origins=yes "$@" 2>&1); then
+    printf '%s\n' "$out"
+    echo "ci/test.sh: $* failed under valgrind" >&2
+    exit 1
+  fi
+}
 for t in build/release/tests/test_*; do
-  echo "valgrind $t"
-  WARDEN_STRESS_OPS=600 valgrind -q --error-exitcode=99 --track-origins=yes "$t" >/dev/null
+  under_valgrind "$t"
 done
-valgrind -q --error-exitcode=99 build/release/heap_example >/dev/null 2>&1
+under_valgrind build/release/heap_example
 
 section "install: pkg-config and find_package consumers"
 prefix=$(mktemp -d)
