@@ -2,8 +2,8 @@
 # ci/test.sh — warden's whole test suite, as CI runs it on a fresh machine:
 # installs what it needs, then builds and runs every ctest suite in a
 # Release build, a Debug+ASan+UBSan build and a TSan build, runs the Release
-# tests under Valgrind, and installs warden to build a program against it
-# with pkg-config and with find_package.
+# tests under Valgrind, cross-compiles the library for Windows, and installs
+# warden to build a program against it with pkg-config and find_package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -43,6 +43,12 @@ for t in build/release/tests/test_*; do
   under_valgrind "$t"
 done
 under_valgrind build/release/heap_example
+
+section "windows: the library cross-compiled with mingw-w64 (VirtualAlloc page source)"
+ci/deps.sh gcc-mingw-w64-x86-64-posix
+cmake -S . -B build/windows -DCMAKE_TOOLCHAIN_FILE=ci/mingw-w64.cmake -DCMAKE_BUILD_TYPE=Release \
+  -DWARDEN_BUILD_TESTS=OFF -DWARDEN_WERROR=ON >/dev/null
+cmake --build build/windows -j"$jobs"
 
 section "install: pkg-config and find_package consumers"
 prefix=$(mktemp -d)

@@ -18,7 +18,11 @@ static inline int mul_overflows(size_t a, size_t b, size_t *out)
     return a != 0 && *out / a != b;
 }
 #else
+#if defined(__MINGW32__)
+#define WARDEN_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#else
 #define WARDEN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#endif
 #define WARDEN_COLD __attribute__((cold))
 static inline unsigned bits_clz64(uint64_t x) { return (unsigned)__builtin_clzll(x); }
 static inline unsigned bits_ctz64(uint64_t x) { return (unsigned)__builtin_ctzll(x); }
