@@ -68,6 +68,45 @@ WARDEN_API size_t warden_heap_usable_size(warden_heap *heap, const void *ptr);
 WARDEN_API int warden_heap_check(warden_heap *heap, char *why, size_t why_size);
 WARDEN_API void warden_heap_get_stats(warden_heap *heap, warden_heap_stats *stats);
 
+/* ---- The segregated bump arena --------------------------------------------
+ * Bins of 16, 32, 64 and 128 bytes with O(1) free lists, and a bump pointer
+ * for anything larger, never reused until warden_bump_reset. No per-block
+ * header: free and realloc take back the size and alignment of the
+ * allocation, as a Rust Layout does. An arena is safe to share between
+ * threads (it takes a lock that costs next to nothing uncontended). */
+
+typedef struct warden_bump warden_bump;
+
+typedef struct warden_bump_stats {
+    size_t mapped_bytes; /* bytes mapped from the OS right now */
+    size_t small_live;   /* live objects in the bins */
+    size_t bump_used;    /* bytes the bump pointer moved since the last reset (alignment included) */
+} warden_bump_stats;
+
+/* NULL with errno ENOMEM when the OS refuses memory. */
+WARDEN_API warden_bump *warden_bump_create(void);
+/* Unmaps everything. NULL: no-op. */
+WARDEN_API void warden_bump_destroy(warden_bump *bump);
+/* alignment: a power of two (else NULL, errno EINVAL); size 0 gives a unique
+ * pointer. Out of memory or an impossible size: NULL, errno ENOMEM. */
+WARDEN_API void *warden_bump_alloc(warden_bump *bump, size_t size, size_t alignment);
+/* Zeroed memory, even in a reused bin slot. */
+WARDEN_API void *warden_bump_alloc_zeroed(warden_bump *bump, size_t size, size_t alignment);
+/* NULL ptr: alloc. The most recent bump allocation grows or shrinks in
+ * place; a size that stays in its bin keeps its slot. On failure the old
+ * allocation is untouched and NULL is returned. */
+WARDEN_API void *warden_bump_realloc(warden_bump *bump, void *ptr, size_t old_size, size_t new_size,
+                                     size_t alignment);
+/* A bin slot goes back on its bin's free list; a bump allocation stays used
+ * until reset. NULL: no-op. Misuse (foreign pointer, wrong size, not a slot,
+ * double free) aborts. */
+WARDEN_API void warden_bump_free(warden_bump *bump, void *ptr, size_t size, size_t alignment);
+/* Drops every allocation at once; the memory is reused, not leaked. */
+WARDEN_API void warden_bump_reset(warden_bump *bump);
+/* 0 when every invariant holds; otherwise non-zero and one line in why. */
+WARDEN_API int warden_bump_check(warden_bump *bump, char *why, size_t why_size);
+WARDEN_API void warden_bump_get_stats(warden_bump *bump, warden_bump_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

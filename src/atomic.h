@@ -19,7 +19,13 @@ static inline int atomic_cas_u64(volatile uint64_t *p, uint64_t expected, uint64
     return (uint64_t)_InterlockedCompareExchange64((volatile long long *)p, (long long)desired,
                                                    (long long)expected) == expected;
 }
+static inline int atomic_swap_int(volatile long *p, long v) { return (int)_InterlockedExchange(p, v); }
+static inline void atomic_release_int(volatile long *p) { _InterlockedExchange(p, 0); }
+static inline long atomic_peek_int(const volatile long *p) { return *p; }
 #else
+static inline int atomic_swap_int(long *p, long v) { return (int)__atomic_exchange_n(p, v, __ATOMIC_ACQUIRE); }
+static inline void atomic_release_int(long *p) { __atomic_store_n(p, 0, __ATOMIC_RELEASE); }
+static inline long atomic_peek_int(const long *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
 static inline void *atomic_load_ptr(void *const *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void atomic_store_ptr(void **p, void *v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 static inline int atomic_cas_ptr(void **p, void *expected, void *desired)

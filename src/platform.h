@@ -23,6 +23,9 @@ void platform_write_error(const char *text, size_t len);
 /* Ends the process abnormally (SIGABRT where there are signals). */
 _Noreturn void platform_abort(void);
 
+/* Gives the processor to another thread (a lock is taken). */
+void platform_yield(void);
+
 /* A mutual-exclusion lock that costs next to nothing when uncontended. */
 typedef struct platform_lock {
     _Alignas(8) unsigned char opaque[64]; /* the host's lock object */

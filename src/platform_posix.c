@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,6 +107,11 @@ void platform_write_error(const char *text, size_t len)
 _Noreturn void platform_abort(void)
 {
     abort();
+}
+
+void platform_yield(void)
+{
+    sched_yield();
 }
 
 void platform_lock_init(platform_lock *lock)

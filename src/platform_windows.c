@@ -44,6 +44,11 @@ _Noreturn void platform_abort(void)
     abort();
 }
 
+void platform_yield(void)
+{
+    SwitchToThread();
+}
+
 void platform_lock_init(platform_lock *lock)
 {
     InitializeSRWLock((SRWLOCK *)(void *)lock->opaque);

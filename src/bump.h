@@ -1,0 +1,96 @@
+/* bump.h — the segregated bump arena behind warden_bump: chunks, bins, the
+ * bump pointer, and the layout pictures and invariants that bump.c keeps
+ * and bump_check.c proves. */
+#ifndef WARDEN_BUMP_INTERNAL_H
+#define WARDEN_BUMP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "integrity.h"
+#include "platform.h"
+#include "spinlock.h"
+#include "warden.h"
+
+#define BUMP_BINS 4                        /* slots of 16, 32, 64 and 128 bytes */
+#define BUMP_MAX_SLOT ((size_t)128)
+#define BUMP_KIND_LARGE 0xffu              /* chunk kind of bump space */
+#define BUMP_LARGE_CHUNK ((size_t)256 << 10) /* least bytes of a new bump chunk */
+#define BUMP_BITMAP_WORDS 64               /* 4096 slots: a 64 KiB chunk of 16-byte slots */
+
+/*
+ * A chunk: one mapping of the platform, chunk-aligned, registered in the
+ * page map so that any pointer finds it.
+ *
+ *   0                      BUMP_CHUNK_HEADER (640)                    size
+ *   +----------------------+--------------------------------------------+
+ *   | struct bump_chunk    | bin: slots of slot_size bytes            |
+ *   | (+ struct warden_bump | bump: bytes handed out upward from start |
+ *   |  in the first chunk) |        [start ........ top ....... end)   |
+ *   +----------------------+--------------------------------------------+
+ *
+ * Invariants (proved by warden_bump_check):
+ *   start <= top <= end;  bin chunk: (top - start) % slot_size == 0,
+ *     size == PLATFORM_CHUNK, start is 128-aligned
+ *   bin chunk: used bit i set => slot i live; no bit at or past top
+ *   pagemap_lookup(a) == chunk for every a in [chunk, chunk + size)
+ */
+typedef struct bump_chunk {
+    struct bump_chunk *next;           /* next chunk of the same bin, or of bump space */
+    struct warden_bump *arena;         /* the owner */
+    uint32_t kind;                     /* bin index, or BUMP_KIND_LARGE */
+    uint32_t slot_size;                /* bin: bytes per slot; bump space: 0 */
+    size_t size;                       /* bytes mapped */
+    char *start;                       /* first slot, or first byte of bump space */
+    char *top;                         /* bin: first slot never handed out; bump: the bump pointer */
+    char *end;                         /* end of usable space */
+    uint64_t used[BUMP_BITMAP_WORDS];  /* bin: bit i set <=> slot i is live */
+} bump_chunk;
+
+#define BUMP_CHUNK_HEADER (((sizeof(bump_chunk) + BUMP_MAX_SLOT - 1) / BUMP_MAX_SLOT) * BUMP_MAX_SLOT)
+_Static_assert((PLATFORM_CHUNK - BUMP_CHUNK_HEADER) / 16 <= BUMP_BITMAP_WORDS * 64,
+               "a bin chunk's bitmap covers all its slots");
+
+/*
+ * A bin: its chunks in the order they were mapped, the chunk slots are cut
+ * from, and a singly linked free list threaded through free slots. A link
+ * is stored XORed with the slot address and the process secret, so a write
+ * after free turns it into a pointer the page map refuses.
+ *
+ * Invariants:
+ *   every free-list node is a slot of a chunk of this bin, below its top,
+ *     with its used bit clear, listed once;  free_count == list length
+ *   live == used bits set in all chunks
+ */
+typedef struct bump_bin {
+    bump_chunk *chunks;   /* first chunk, or NULL */
+    bump_chunk *current;  /* the chunk new slots come from, or NULL */
+    void *free;           /* first free slot, or NULL */
+    size_t live;          /* slots handed out and not freed */
+    size_t free_count;    /* slots on the free list */
+} bump_bin;
+
+struct warden_bump {
+    uint64_t seal;             /* proves a handle: address ^ secret */
+    spinlock lock;             /* held around every operation */
+    bump_bin bins[BUMP_BINS];  /* 16, 32, 64, 128 */
+    bump_chunk *large;         /* bump space: the first chunk (which holds this struct) */
+    bump_chunk *large_current; /* the chunk the bump pointer is in */
+    void *last;                /* the most recent bump allocation, or NULL */
+};
+
+static inline uint64_t bump_seal_of(const warden_bump *bump)
+{
+    return ((uint64_t)(uintptr_t)bump ^ integrity_secret()) + 0x62756d70u /* "bump" */;
+}
+
+/* Aborts with a one-line report unless bump is a live arena. */
+void bump_verify(const warden_bump *bump, const char *op);
+
+/* The stored form of a free-list link in slot at. */
+static inline void *bump_link_code(const void *at, const void *next)
+{
+    return (void *)((uintptr_t)next ^ (uintptr_t)at ^ (uintptr_t)integrity_secret());
+}
+
+#endif /* WARDEN_BUMP_INTERNAL_H */

@@ -1,0 +1,448 @@
+/* test_bump.c — the segregated bump arena: bins and their O(1) reuse, the
+ * bump pointer and in-place realloc of the last allocation, reset reusing
+ * every chunk, zeroing, errors, misuse caught, the checker failing on
+ * broken free lists, and two threads sharing one arena. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bump.h"
+#include "testutil.h"
+
+static warden_bump *arena;
+
+static void setup(void)
+{
+    arena = warden_bump_create();
+    ck_assert_ptr_nonnull(arena);
+}
+
+static void teardown(void)
+{
+    warden_bump_destroy(arena);
+}
+
+static void expect_bump_ok(void)
+{
+    char why[256];
+    ck_assert_msg(warden_bump_check(arena, why, sizeof why) == 0, "warden_bump_check: %s", why);
+}
+
+static warden_bump_stats stats(void)
+{
+    warden_bump_stats s;
+    warden_bump_get_stats(arena, &s);
+    return s;
+}
+
+/* ---- bins ---------------------------------------------------------------------- */
+
+START_TEST(test_bins_align_and_separate)
+{
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 31, 32, 33, 64, 65, 100, 128};
+    static const size_t slot[] = {16, 16, 16, 16, 32, 32, 32, 64, 64, 128, 128, 128};
+    char *p[12];
+    for (int i = 0; i < 12; i++) {
+        p[i] = warden_bump_alloc(arena, sizes[i], 1);
+        ck_assert_ptr_nonnull(p[i]);
+        ck_assert_msg((uintptr_t)p[i] % slot[i] == 0, "size %zu: %p not on a %zu-byte slot", sizes[i],
+                      (void *)p[i], slot[i]);
+        memset(p[i], i, sizes[i]);
+    }
+    for (int i = 0; i < 12; i++)
+        for (size_t j = 0; j < sizes[i]; j++)
+            ck_assert_int_eq(p[i][j], i);
+    ck_assert_uint_eq(stats().small_live, 12);
+    ck_assert_uint_eq(stats().bump_used, 0);
+    /* an alignment picks the bin too: 8 bytes at 64 lives in the 64-byte bin */
+    char *a = warden_bump_alloc(arena, 8, 64);
+    ck_assert_uint_eq((uintptr_t)a % 64, 0);
+    warden_bump_free(arena, a, 8, 64);
+    for (int i = 0; i < 12; i++)
+        warden_bump_free(arena, p[i], sizes[i], 1);
+    ck_assert_uint_eq(stats().small_live, 0);
+    expect_bump_ok();
+}
+END_TEST
+
+START_TEST(test_freed_slot_is_next_handed_out)
+{
+    void *x = warden_bump_alloc(arena, 24, 8);
+    void *y = warden_bump_alloc(arena, 24, 8);
+    warden_bump_free(arena, x, 24, 8);
+    ck_assert_ptr_eq(warden_bump_alloc(arena, 30, 8), x); /* same bin, same slot, O(1) */
+    warden_bump_free(arena, y, 24, 8);
+    warden_bump_free(arena, x, 30, 8);
+    ck_assert_ptr_eq(warden_bump_alloc(arena, 17, 1), x); /* LIFO: the last freed first */
+    ck_assert_ptr_eq(warden_bump_alloc(arena, 17, 1), y);
+    expect_bump_ok();
+}
+END_TEST
+
+START_TEST(test_bins_grow_by_chunks)
+{
+    enum { N = 20000 };
+    static void *p[N];
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_nonnull(p[i] = warden_bump_alloc(arena, 16, 16));
+    ck_assert_uint_eq(stats().small_live, N);
+    /* 4056 16-byte slots per 64 KiB chunk: 5 chunks, plus the first bump chunk */
+    ck_assert_uint_eq(stats().mapped_bytes, 5 * PLATFORM_CHUNK + BUMP_LARGE_CHUNK);
+    expect_bump_ok();
+    for (int i = 0; i < N; i += 2)
+        warden_bump_free(arena, p[i], 16, 16);
+    expect_bump_ok();
+    ck_assert_uint_eq(stats().small_live, N / 2);
+}
+END_TEST
+
+/* ---- the bump pointer -------------------------------------------------------------- */
+
+START_TEST(test_large_requests_bump)
+{
+    char *a = warden_bump_alloc(arena, 1000, 8);
+    char *b = warden_bump_alloc(arena, 129, 8);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_eq(b, a + 1008); /* 1000 rounded up to the 16-byte alignment */
+    ck_assert_uint_eq(stats().bump_used, 1008 + 129);
+    warden_bump_free(arena, a, 1000, 8); /* not reused until reset */
+    char *c = warden_bump_alloc(arena, 1000, 8);
+    ck_assert_ptr_ne(c, a);
+    char *d = warden_bump_alloc(arena, 200, 4096);
+    ck_assert_uint_eq((uintptr_t)d % 4096, 0);
+    expect_bump_ok();
+}
+END_TEST
+
+START_TEST(test_large_requests_span_chunks)
+{
+    size_t before = stats().mapped_bytes;
+    char *big = warden_bump_alloc(arena, 3 << 20, 64);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 1, 3 << 20);
+    ck_assert_uint_ge(stats().mapped_bytes, before + (3u << 20));
+    char *small = warden_bump_alloc(arena, 500, 16); /* fits after big in its chunk? no room: next */
+    ck_assert_ptr_nonnull(small);
+    expect_bump_ok();
+}
+END_TEST
+
+START_TEST(test_realloc_last_in_place)
+{
+    char *a = warden_bump_alloc(arena, 300, 16);
+    char *b = warden_bump_alloc(arena, 300, 16);
+    memset(b, 'b', 300);
+    ck_assert_ptr_eq(warden_bump_realloc(arena, b, 300, 5000, 16), b); /* grows in place */
+    ck_assert_uint_eq(stats().bump_used, 304 + 5000);
+    ck_assert_ptr_eq(warden_bump_realloc(arena, b, 5000, 200, 16), b); /* shrinks in place */
+    ck_assert_uint_eq(stats().bump_used, 304 + 200);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(b[i], 'b');
+    memset(a, 'a', 300);
+    char *a2 = warden_bump_realloc(arena, a, 300, 600, 16); /* not the last: moves */
+    ck_assert_ptr_ne(a2, a);
+    for (int i = 0; i < 300; i++)
+        ck_assert_int_eq(a2[i], 'a');
+    ck_assert_ptr_eq(a2, b + 208); /* right after b's new end, 16-aligned */
+    expect_bump_ok();
+}
+END_TEST
+
+START_TEST(test_realloc_between_bins)
+{
+    char *p = warden_bump_alloc(arena, 20, 4);
+    memcpy(p, "twenty bytes here!!", 20);
+    ck_assert_ptr_eq(warden_bump_realloc(arena, p, 20, 30, 4), p); /* still the 32-byte bin */
+    char *q = warden_bump_realloc(arena, p, 30, 100, 4);          /* to the 128-byte bin */
+    ck_assert_ptr_ne(q, p);
+    ck_assert_int_eq(memcmp(q, "twenty bytes here!!", 20), 0);
+    ck_assert_ptr_eq(warden_bump_alloc(arena, 32, 1), p); /* p's slot was freed */
+    char *r = warden_bump_realloc(arena, q, 100, 1000, 4); /* to the bump space */
+    ck_assert_int_eq(memcmp(r, "twenty bytes here!!", 20), 0);
+    char *s = warden_bump_realloc(arena, r, 1000, 10, 4); /* back to a bin */
+    ck_assert_int_eq(memcmp(s, "twenty", 6), 0);
+    ck_assert_uint_eq((uintptr_t)s % 16, 0);
+    ck_assert_ptr_nonnull(warden_bump_realloc(arena, NULL, 0, 64, 8));
+    expect_bump_ok();
+}
+END_TEST
+
+/* ---- reset -------------------------------------------------------------------------- */
+
+static void workload(void **out, int n)
+{
+    for (int i = 0; i < n; i++) {
+        size_t size = (size_t)(i * 37 % 700);
+        out[i] = warden_bump_alloc(arena, size, i % 3 == 0 ? 64 : 8);
+        ck_assert_ptr_nonnull(out[i]);
+        memset(out[i], 0x77, size);
+        if (i % 5 == 4)
+            warden_bump_free(arena, out[i - 1], (size_t)((i - 1) * 37 % 700), (i - 1) % 3 == 0 ? 64 : 8);
+    }
+}
+
+START_TEST(test_reset_reuses_every_chunk)
+{
+    enum { N = 30000 };
+    static void *first[N], *second[N];
+    workload(first, N);
+    warden_bump_stats before = stats();
+    ck_assert_uint_gt(before.mapped_bytes, 4 * BUMP_LARGE_CHUNK);
+    warden_bump_reset(arena);
+    warden_bump_stats after_reset = stats();
+    ck_assert_uint_eq(after_reset.small_live, 0);
+    ck_assert_uint_eq(after_reset.bump_used, 0);
+    ck_assert_uint_eq(after_reset.mapped_bytes, before.mapped_bytes); /* kept, not unmapped */
+    expect_bump_ok();
+    workload(second, N);
+    warden_bump_stats again = stats();
+    ck_assert_uint_eq(again.mapped_bytes, before.mapped_bytes); /* no new memory */
+    ck_assert_uint_eq(again.bump_used, before.bump_used);
+    for (int i = 0; i < N; i++)
+        ck_assert_ptr_eq(second[i], first[i]); /* the very same addresses */
+    expect_bump_ok();
+}
+END_TEST
+
+START_TEST(test_zeroed_even_when_reused)
+{
+    char *p = warden_bump_alloc(arena, 64, 8);
+    memset(p, 0xee, 64);
+    warden_bump_free(arena, p, 64, 8);
+    char *z = warden_bump_alloc_zeroed(arena, 60, 8);
+    ck_assert_ptr_eq(z, p);
+    for (int i = 0; i < 60; i++)
+        ck_assert_int_eq(z[i], 0);
+    char *l = warden_bump_alloc(arena, 5000, 16);
+    memset(l, 0xee, 5000);
+    warden_bump_reset(arena);
+    warden_bump_alloc(arena, 8, 8);
+    char *lz = warden_bump_alloc_zeroed(arena, 5000, 16);
+    ck_assert_ptr_eq(lz, l); /* the same bump bytes after reset, zeroed again */
+    for (int i = 0; i < 5000; i++)
+        ck_assert_int_eq(lz[i], 0);
+}
+END_TEST
+
+START_TEST(test_bad_sizes_and_alignments)
+{
+    size_t bad[] = {0, 3, 24, SIZE_MAX};
+    for (int i = 0; i < 4; i++) {
+        errno = 0;
+        ck_assert_ptr_null(warden_bump_alloc(arena, 16, bad[i]));
+        ck_assert_int_eq(errno, EINVAL);
+    }
+    size_t huge[] = {SIZE_MAX, SIZE_MAX / 2, (size_t)1 << 62};
+    for (int i = 0; i < 3; i++) {
+        errno = 0;
+        ck_assert_ptr_null(warden_bump_alloc(arena, huge[i], 16));
+        ck_assert_int_eq(errno, ENOMEM);
+        errno = 0;
+        ck_assert_ptr_null(warden_bump_alloc_zeroed(arena, huge[i], 16));
+        ck_assert_int_eq(errno, ENOMEM);
+    }
+    errno = 0;
+    ck_assert_ptr_null(warden_bump_alloc(arena, 16, (size_t)1 << 62));
+    ck_assert_int_eq(errno, ENOMEM);
+    char *p = warden_bump_alloc(arena, 300, 16);
+    errno = 0;
+    ck_assert_ptr_null(warden_bump_realloc(arena, p, 300, SIZE_MAX, 16));
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_uint_eq(stats().bump_used, 300); /* the failed realloc left it alone */
+    expect_bump_ok();
+}
+END_TEST
+
+/* ---- misuse --------------------------------------------------------------------------- */
+
+typedef struct bad_free {
+    void *ptr;
+    size_t size, alignment;
+} bad_free;
+
+static void do_free(void *arg)
+{
+    bad_free *b = arg;
+    warden_bump_free(arena, b->ptr, b->size, b->alignment);
+}
+
+static void expect_bad_free(void *ptr, size_t size, size_t alignment, const char *words)
+{
+    bad_free b = {ptr, size, alignment};
+    char line[200];
+    snprintf(line, sizeof line, "warden: warden_bump_free(%p): %s", ptr, words);
+    expect_abort(do_free, &b, line);
+}
+
+START_TEST(test_misuse_is_caught)
+{
+    char *p = warden_bump_alloc(arena, 24, 8);
+    char local[32] = {0};
+    expect_bad_free(local, 24, 8, "invalid free (not a pointer from this arena)");
+    warden_bump *other = warden_bump_create();
+    char *q = warden_bump_alloc(other, 24, 8);
+    expect_bad_free(q, 24, 8, "invalid free (not a pointer from this arena)");
+    warden_bump_destroy(other);
+    expect_bad_free(p, 64, 8, "invalid free (size 64 belongs to the 64-byte bin, the pointer lies in the 32-byte bin)");
+    expect_bad_free(p, 500, 8, "invalid free (size 500 is a bump allocation, the pointer lies in the 32-byte bin)");
+    expect_bad_free(p + 16, 24, 8, "invalid free (not the start of a 32-byte slot)");
+    expect_bad_free(p + 32, 24, 8, "invalid free (a 32-byte slot never handed out)");
+    expect_bad_free(p, 24, 3, "invalid free (alignment 3 is not a power of two)");
+    char *l = warden_bump_alloc(arena, 400, 16);
+    expect_bad_free(l, 24, 8, "invalid free (size 24 belongs to the 32-byte bin, the pointer lies in the bump space)");
+    expect_bad_free(l + 400, 400, 16, "invalid free (not inside an allocation of the bump space)");
+    warden_bump_free(arena, p, 24, 8);
+    expect_bad_free(p, 24, 8, "double free");
+}
+END_TEST
+
+static void alloc_two_32(void *unused)
+{
+    (void)unused;
+    warden_bump_alloc(arena, 32, 1);
+    warden_bump_alloc(arena, 32, 1);
+}
+
+static void bad_handle(void *unused)
+{
+    (void)unused;
+    static _Alignas(16) char fake[256];
+    warden_bump_alloc((warden_bump *)fake, 8, 8);
+}
+
+START_TEST(test_use_after_free_write_on_a_free_slot)
+{
+    char *a = warden_bump_alloc(arena, 32, 1), *b = warden_bump_alloc(arena, 32, 1);
+    warden_bump_free(arena, a, 32, 1);
+    warden_bump_free(arena, b, 32, 1); /* list: b -> a */
+    memset(b, 0x41, 8);                /* write after free over b's link */
+    char why[256];
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "not in a chunk of this bin") != NULL, "%s", why);
+    expect_abort(alloc_two_32, NULL, "heap corruption (free slot overwritten after free)");
+    expect_abort(bad_handle, NULL, "invalid arena (not a live warden_bump)");
+}
+END_TEST
+
+/* ---- the checker fails when it should --------------------------------------------------- */
+
+START_TEST(test_check_catches_broken_lists)
+{
+    char *a = warden_bump_alloc(arena, 64, 1), *b = warden_bump_alloc(arena, 64, 1);
+    char *c = warden_bump_alloc(arena, 64, 1);
+    (void)c;
+    warden_bump_free(arena, a, 64, 1);
+    warden_bump_free(arena, b, 64, 1);
+    expect_bump_ok();
+    char why[256];
+    bump_bin *bin = &arena->bins[2];
+    void *saved = *(void **)a;
+    *(void **)a = bump_link_code(a, b); /* a -> b -> a: a cycle */
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "listed twice") != NULL, "%s", why);
+    *(void **)a = saved;
+    expect_bump_ok(); /* its marks were cleaned up */
+    *(void **)a = bump_link_code(a, c); /* a live slot on the free list */
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "is live") != NULL, "%s", why);
+    *(void **)a = saved;
+    *(void **)a = bump_link_code(a, a + 8); /* not a slot boundary */
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "not a slot") != NULL, "%s", why);
+    *(void **)a = saved;
+    bin->free_count++;
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "free list holds 2 slots, counted 3") != NULL, "%s", why);
+    bin->free_count--;
+    bin->live++;
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    bin->live--;
+    bump_chunk *chunk = arena->large_current;
+    char *top = chunk->top;
+    chunk->top = chunk->end + 16;
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, "bump pointer") != NULL, "%s", why);
+    chunk->top = top;
+    expect_bump_ok();
+}
+END_TEST
+
+/* ---- threads ------------------------------------------------------------------------------ */
+
+enum { THREAD_OPS = 40000 };
+
+static void *hammer(void *seed)
+{
+    rng r = {(uint64_t)(uintptr_t)seed};
+    void *live[64] = {0};
+    size_t sizes[64];
+    unsigned char tag = (unsigned char)(uintptr_t)seed;
+    for (int i = 0; i < THREAD_OPS; i++) {
+        int k = (int)rng_below(&r, 64);
+        if (live[k]) {
+            unsigned char *p = live[k];
+            for (size_t j = 0; j < sizes[k]; j++)
+                require(p[j] == tag, "byte %zu of %p changed under the other thread", j, (void *)p);
+            if (rng_below(&r, 3) == 0) {
+                size_t n = rng_below(&r, 300);
+                p = warden_bump_realloc(arena, p, sizes[k], n, 8);
+                require(p != NULL, "realloc failed");
+                memset(p, tag, n);
+                live[k] = p;
+                sizes[k] = n;
+            } else {
+                warden_bump_free(arena, p, sizes[k], 8);
+                live[k] = NULL;
+            }
+        } else {
+            sizes[k] = rng_below(&r, 10) < 8 ? rng_below(&r, 129) : rng_below(&r, 3000);
+            live[k] = warden_bump_alloc(arena, sizes[k], 8);
+            require(live[k] != NULL, "alloc failed");
+            memset(live[k], tag, sizes[k]);
+        }
+    }
+    for (int k = 0; k < 64; k++)
+        if (live[k])
+            warden_bump_free(arena, live[k], sizes[k], 8);
+    return NULL;
+}
+
+START_TEST(test_two_threads_share_an_arena)
+{
+    pthread_t t[2];
+    pthread_create(&t[0], NULL, hammer, (void *)(uintptr_t)0x11);
+    pthread_create(&t[1], NULL, hammer, (void *)(uintptr_t)0x22);
+    char why[256];
+    for (int i = 0; i < 50; i++) /* the checker runs concurrently too */
+        require(warden_bump_check(arena, why, sizeof why) == 0, "%s", why);
+    pthread_join(t[0], NULL);
+    pthread_join(t[1], NULL);
+    expect_bump_ok();
+    ck_assert_uint_eq(stats().small_live, 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("bump");
+    TCase *tc = tcase_create("bump");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_bins_align_and_separate);
+    tcase_add_test(tc, test_freed_slot_is_next_handed_out);
+    tcase_add_test(tc, test_bins_grow_by_chunks);
+    tcase_add_test(tc, test_large_requests_bump);
+    tcase_add_test(tc, test_large_requests_span_chunks);
+    tcase_add_test(tc, test_realloc_last_in_place);
+    tcase_add_test(tc, test_realloc_between_bins);
+    tcase_add_test(tc, test_reset_reuses_every_chunk);
+    tcase_add_test(tc, test_zeroed_even_when_reused);
+    tcase_add_test(tc, test_bad_sizes_and_alignments);
+    tcase_add_test(tc, test_misuse_is_caught);
+    tcase_add_test(tc, test_use_after_free_write_on_a_free_slot);
+    tcase_add_test(tc, test_check_catches_broken_lists);
+    tcase_add_test(tc, test_two_threads_share_an_arena);
+    suite_add_tcase(s, tc);
+    return testutil_run(s);
+}
