@@ -2,7 +2,8 @@
 # ci/test.sh — warden's whole test suite, as CI runs it on a fresh machine:
 # installs what it needs, then builds and runs every ctest suite in a
 # Release build, a Debug+ASan+UBSan build and a TSan build, runs the Release
-# tests under Valgrind, cross-compiles the library for Windows, and installs
+# tests under Valgrind, builds the bump arena for wasm32-wasi and runs its
+# suite under Node's WASI, cross-compiles the library for Windows, and installs
 # warden to build a program against it with pkg-config and find_package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,11 @@ for t in build/release/tests/test_*; do
   under_valgrind "$t"
 done
 under_valgrind build/release/heap_example
+
+section "wasm32-wasi: the bump arena and its suite under Node's WASI"
+ci/deps.sh clang wasi-libc libclang-rt-14-dev-wasm32 nodejs
+build_and_test wasm -DCMAKE_TOOLCHAIN_FILE=ci/wasm32-wasi.cmake -DCMAKE_BUILD_TYPE=Release
+echo "minimal wasm module using the arena: $(wc -c < build/wasm/bump_minimal.wasm) bytes (-Os, stripped)"
 
 section "windows: the library cross-compiled with mingw-w64 (VirtualAlloc page source)"
 ci/deps.sh gcc-mingw-w64-x86-64-posix

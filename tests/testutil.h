@@ -18,6 +18,10 @@
             ck_abort_msg(__VA_ARGS__); \
     } while (0)
 
+/* Takes the test program's arguments: none natively; on wasm32-wasi
+ * "--abort-case N" (see tests/wasm/testutil_wasi.c). */
+void testutil_args(int argc, char **argv);
+
 /* Runs the suite (CK_ENV verbosity); the exit status of a test program. */
 int testutil_run(Suite *suite);
 
