@@ -15,6 +15,8 @@
 
 #include <warden.h>
 
+#include "bench_util.h"
+
 /* ---- allocators ------------------------------------------------------------- */
 
 typedef struct allocator {
@@ -58,10 +60,7 @@ typedef struct plan {
 static uint64_t rng_state = 0x853c49e6748fea9bull;
 static uint64_t rng(void)
 {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545f4914f6cdd1dull;
+    return bench_rng(&rng_state);
 }
 
 static void **slots_mem;
@@ -161,19 +160,6 @@ static plan make_plan(const workload *w, size_t scale)
     return p;
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void bench_workload(const workload *w, int runs, size_t scale)
 {
     plan p = make_plan(w, scale);
@@ -182,16 +168,15 @@ static void bench_workload(const workload *w, int runs, size_t scale)
         for (int k = 0; k < ALLOCATORS; k++) {
             const allocator *a = &allocators[k];
             void *ctx = a->open();
-            double t0 = now_ns();
+            double t0 = bench_now_ns();
             size_t pairs = w->run(a, ctx, &p);
-            ns[k][r] = (now_ns() - t0) / (double)pairs;
+            ns[k][r] = (bench_now_ns() - t0) / (double)pairs;
             a->close(ctx);
         }
     printf("\n%s: %s (%zu ops, median of %d runs)\n", w->name, w->what, p.n, runs);
     double base = 0;
     for (int k = 0; k < ALLOCATORS; k++) {
-        qsort(ns[k], (size_t)runs, sizeof(double), cmp_double);
-        double med = ns[k][runs / 2];
+        double med = bench_median(ns[k], (size_t)runs);
         if (k == 0)
             base = med;
         printf("  %-22s %8.1f ns per alloc+free  %7.2f M pairs/s  %5.2fx glibc time\n", allocators[k].name,

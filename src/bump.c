@@ -60,11 +60,14 @@ static void chunk_unmap(bump_chunk *c)
     platform_unmap(c, size);
 }
 
-static void chunk_append(bump_chunk **list, bump_chunk *c)
+/* Maps a chunk and links it after last (or as the list's first). */
+static bump_chunk *chunk_add(warden_bump *owner, bump_chunk **list, bump_chunk *last, size_t size,
+                             uint32_t kind)
 {
-    while (*list)
-        list = &(*list)->next;
-    *list = c;
+    bump_chunk *c = chunk_map(owner, size, kind);
+    if (c)
+        *(last ? &last->next : list) = c;
+    return c;
 }
 
 static void chunk_mark(bump_chunk *c, const char *slot, int live)
@@ -162,15 +165,11 @@ static void *bin_alloc(warden_bump *bump, int k)
         c = pagemap_lookup(slot);
     } else {
         size_t slot_size = slot_size_of(k);
-        c = bin->current;
-        while (c && c->top + slot_size > c->end)
-            c = c->next; /* chunks kept over a reset come back in order */
-        if (!c) {
-            c = chunk_map(bump, PLATFORM_CHUNK, (uint32_t)k);
-            if (!c)
-                return NULL;
-            chunk_append(&bin->chunks, c);
-        }
+        bump_chunk *last = NULL;
+        for (c = bin->current; c && c->top + slot_size > c->end; c = c->next)
+            last = c; /* chunks kept over a reset come back in order */
+        if (!c && !(c = chunk_add(bump, &bin->chunks, last, PLATFORM_CHUNK, (uint32_t)k)))
+            return NULL;
         bin->current = c;
         slot = c->top;
         c->top += slot_size;
@@ -186,15 +185,14 @@ static void *bump_alloc_large(warden_bump *bump, size_t size, size_t alignment)
 {
     if (size > SIZE_MAX / 4 || alignment > SIZE_MAX / 4)
         return NULL;
-    for (bump_chunk *c = bump->large_current;; c = c->next) {
+    bump_chunk *last = NULL;
+    for (bump_chunk *c = bump->large_current;; last = c, c = c->next) {
         if (!c) {
-            c = chunk_map(bump, BUMP_CHUNK_HEADER + size + alignment > BUMP_LARGE_CHUNK
-                                    ? BUMP_CHUNK_HEADER + size + alignment
-                                    : BUMP_LARGE_CHUNK,
+            size_t need = BUMP_CHUNK_HEADER + size + alignment;
+            c = chunk_add(bump, &bump->large, last, need > BUMP_LARGE_CHUNK ? need : BUMP_LARGE_CHUNK,
                           BUMP_KIND_LARGE);
             if (!c)
                 return NULL;
-            chunk_append(&bump->large, c);
         }
         uintptr_t p = ((uintptr_t)c->top + alignment - 1) & ~(uintptr_t)(alignment - 1);
         if (p >= (uintptr_t)c->top && p <= (uintptr_t)c->end && (uintptr_t)c->end - p >= size) {
