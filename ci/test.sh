@@ -45,6 +45,9 @@ for t in build/release/tests/test_*; do
 done
 under_valgrind build/release/heap_example
 
+section "faults: the checker catches every injected bug on its crafted input"
+ci/faults.sh
+
 section "wasm32-wasi: the bump arena and its suite under Node's WASI"
 ci/deps.sh clang wasi-libc libclang-rt-14-dev-wasm32 nodejs
 build_and_test wasm -DCMAKE_TOOLCHAIN_FILE=ci/wasm32-wasi.cmake -DCMAKE_BUILD_TYPE=Release

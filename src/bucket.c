@@ -5,6 +5,7 @@
  * its region that names the first damaged header. */
 #include "bucket.h"
 
+#include "fault.h"
 #include "report.h"
 
 void bucket_init(bucket *b, const void *heap, unsigned index, size_t limit, size_t region_size,
@@ -171,7 +172,7 @@ static void block_hand_out(bucket *b, block *blk, block *next, uint32_t g, int l
         return;
     }
     block *tail = (block *)((char *)blk + ((size_t)g << GRANULE_SHIFT));
-    block_write(tail, rest, g, BLOCK_FREE);
+    block_write(tail, rest + FAULT(split_overrun), g, BLOCK_FREE);
     block_set_prev_size(next, rest);
     if (listed)
         freelist_replace(&b->free, blk, tail); /* reads blk's old size: before the rewrite */
@@ -249,7 +250,7 @@ void bucket_free(bucket *b, block *blk, const bucket_site *site)
     uint32_t size = blk->size;
     if (blk->prev_size) {
         block *prev = prev_proved(blk, ptr, site);
-        if (block_is_free(prev)) {
+        if (block_is_free(prev) && !FAULT(coalesce_prev)) {
             freelist_remove(&b->free, prev);
             /* blk's header goes stale inside prev: mark it, so a second free
              * of the same pointer still reads "freed". */
@@ -259,7 +260,7 @@ void bucket_free(bucket *b, block *blk, const bucket_site *site)
         }
     }
     block *merged_next = NULL; /* still listed: start takes its place */
-    if (block_is_free(next)) {
+    if (block_is_free(next) && !FAULT(coalesce_next)) {
         merged_next = next;
         size += next->size;
         next = block_next(next);
@@ -278,7 +279,7 @@ void bucket_free(bucket *b, block *blk, const bucket_site *site)
     block_set_prev_size(next, size);
     if (merged_next)
         freelist_replace(&b->free, merged_next, start);
-    else
+    else if (!FAULT(freelist_drop))
         freelist_push(&b->free, start);
 }
 
@@ -290,9 +291,10 @@ int bucket_resize(bucket *b, block *blk, uint32_t g, const bucket_site *site)
     block *next = next_proved(blk, ptr, site);
     if (g > blk->size) {
         /* Grow: only into a free next block that makes up the difference. */
-        if (!block_is_free(next) || (uint64_t)blk->size + next->size < g)
+        if ((!block_is_free(next) && !FAULT(grow_overlap)) || (uint64_t)blk->size + next->size < g)
             return 0;
-        freelist_remove(&b->free, next);
+        if (block_is_free(next))
+            freelist_remove(&b->free, next);
         block *after = block_next(next);
         prove(after, ptr, site);
         b->live_bytes -= block_usable(blk);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "fault.h"
 #include "pagemap.h"
 #include "report.h"
 
@@ -172,7 +173,8 @@ static void *bin_alloc(warden_bump *bump, int k)
             return NULL;
         bin->current = c;
         slot = c->top;
-        c->top += slot_size;
+        if (!FAULT(bump_double_slot))
+            c->top += slot_size;
     }
     chunk_mark(c, slot, 1);
     bin->live++;

@@ -1,0 +1,15 @@
+#!/bin/bash -eu
+# .clusterfuzzlite/build.sh — builds warden's fuzz targets the way OSS-Fuzz
+# and ClusterFuzzLite do: instrumentation from $CC/$CFLAGS, the engine from
+# $LIB_FUZZING_ENGINE, everything into $OUT. ci/clusterfuzzlite.sh runs this
+# script outside Docker with the same variables.
+cmake -S "$SRC/warden" -B "$WORK/warden-build" -DCMAKE_BUILD_TYPE=Release \
+  -DWARDEN_FUZZ=external -DWARDEN_BUILD_TESTS=OFF
+cmake --build "$WORK/warden-build" -j"$(nproc)" --target fuzz_heap fuzz_bump
+for h in heap bump; do
+  cp "$WORK/warden-build/fuzz/fuzz_$h" "$OUT/"
+  rm -f "$OUT/fuzz_${h}_seed_corpus.zip"
+  (cd "$SRC/warden/corpus/$h" && zip -q -j "$OUT/fuzz_${h}_seed_corpus.zip" ./*)
+  cp "$SRC/warden/fuzz/$h.dict" "$OUT/fuzz_$h.dict"
+  printf '[libfuzzer]\nmax_len = 512\ntimeout = 10\ndict = fuzz_%s.dict\n' "$h" > "$OUT/fuzz_$h.options"
+done

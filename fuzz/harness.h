@@ -1,0 +1,71 @@
+/* harness.h — what every warden fuzz harness shares: reading an input as a
+ * stream of operations, a shadow model of the live allocations (address,
+ * size, alignment, fill byte) with the checks run after every operation,
+ * and the one way a harness reports a broken invariant (abort).
+ *
+ * A harness is one file, fuzz/fuzz_<api>.c, defining LLVMFuzzerTestOneInput;
+ * it is built for libFuzzer, AFL++ and the plain replay driver by one line
+ * of CMake: warden_add_harness(<api>). */
+#ifndef WARDEN_FUZZ_HARNESS_H
+#define WARDEN_FUZZ_HARNESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The first HARNESS_HEADER bytes choose the configuration; an input no
+ * longer than that performs no operation (AFL++'s driver first runs a
+ * 4-byte dummy input). Each operation then takes HARNESS_OP bytes. */
+#define HARNESS_HEADER 4
+#define HARNESS_OP 4
+#define HARNESS_SLOTS 32
+
+typedef struct input {
+    const uint8_t *p;   /* next unread byte */
+    const uint8_t *end; /* one past the last */
+} input;
+
+/* One decoded operation: what to do, on which slot, with which numbers. */
+typedef struct op {
+    unsigned code;      /* harness-defined, 0..7 */
+    unsigned slot;      /* 0..HARNESS_SLOTS-1 */
+    size_t size;        /* 0..65535, scaled by 1, 4 or 16 */
+    unsigned align_log; /* 0..15 */
+    uint8_t fill;       /* the byte a new allocation is filled with */
+} op;
+
+/* Takes the next operation; 0 at the end of the input. */
+int input_next_op(input *in, op *o);
+
+typedef struct shadow_slot {
+    unsigned char *p;  /* NULL: empty */
+    size_t size;       /* bytes asked for, all holding fill */
+    size_t align;      /* alignment asked for (1 when none) */
+    uint8_t fill;
+} shadow_slot;
+
+typedef struct shadow {
+    shadow_slot slot[HARNESS_SLOTS];
+    /* the bytes really usable at p (>= size), or 0 when unknown */
+    size_t (*usable)(void *ctx, const void *p);
+    void *ctx;
+} shadow;
+
+/* Ends the run: prints "<harness>: invariant broken: <what>" and aborts. */
+_Noreturn void harness_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A new allocation in slot s, filled with its fill byte. It is proved
+ * (alignment, usable size, no overlap) by shadow_verify_all, after the
+ * allocator's own checker has had its say. */
+void shadow_put(shadow *m, unsigned s, void *p, size_t size, size_t align, uint8_t fill);
+/* Every byte of slot s still holds its fill byte. */
+void shadow_verify_contents(const shadow *m, unsigned s, const char *when);
+/* After realloc moved or kept slot s at p with new_size: the kept prefix
+ * survived, then the slot is refilled and re-proved. */
+void shadow_realloc(shadow *m, unsigned s, void *p, size_t new_size);
+/* After every operation: every live slot aligned, usable >= size, no two
+ * overlapping, and the first and last bytes of each intact. */
+void shadow_verify_all(const shadow *m);
+/* Makes a checker's verdict an invariant: aborts with why when rc != 0. */
+void harness_require_check(int rc, const char *why, const char *after);
+
+#endif /* WARDEN_FUZZ_HARNESS_H */

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""make_seeds.py — writes the hand-made seed inputs of corpus/heap/ and
+corpus/bump/ (named seed-*), each covering one path of the allocator, in
+the input format of fuzz/harness.h, and the dictionaries fuzz/<api>.dict.
+Crashes found by fuzzing are added to the corpus beside them (crash-*),
+minimized, and are never regenerated."""
+import os
+import random
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+HEAP = dict(alloc=0, calloc=1, aligned=2, realloc=3, free=4, free_all=5, usable=6, realloc_slot=7)
+BUMP = dict(alloc=0, zeroed=1, aligned=2, realloc=3, free=4, reset=5, stats=6, again=7)
+
+
+def op(code, slot=0, size=0, align_log=0):
+    """One 4-byte operation: sizes under 256 in range 0, up to 65535 in
+    range 5, larger ones (rounded down to 16) in range 7 (x16)."""
+    if size < 256:
+        rng, raw = 0, size
+    elif size <= 0xFFFF:
+        rng, raw = 5, size
+    else:
+        rng, raw = 7, min(size // 16, 0xFFFF)
+    return bytes([code | (slot << 3), align_log | (rng << 4)]) + struct.pack("<H", raw)
+
+
+def heap_header(buckets=0, first=7, growth=6, region=0, no_lock=False):
+    return bytes([buckets | (0x80 if no_lock else 0), first, growth, region])
+
+
+def heap_seeds():
+    A, F = HEAP, op
+    s = {}
+    h = heap_header()
+    s["split"] = h + F(A["alloc"], 0, 100) + F(A["free"], 0)
+    s["coalesce-next"] = h + F(0, 0, 64) + F(0, 1, 64) + F(0, 2, 64) + F(4, 1) + F(4, 0)
+    s["coalesce-prev"] = h + F(0, 0, 64) + F(0, 1, 64) + F(0, 2, 64) + F(4, 0) + F(4, 1)
+    s["coalesce-both"] = h + b"".join(F(0, i, 48) for i in range(4)) + F(4, 0) + F(4, 2) + F(4, 1)
+    s["grow-in-place"] = h + F(0, 0, 200) + F(0, 1, 200) + F(0, 2, 200) + F(4, 1) + F(A["realloc"], 0, 400)
+    s["grow-blocked"] = h + F(0, 0, 200) + F(0, 1, 200) + F(A["realloc"], 0, 400)
+    s["shrink-in-place"] = h + F(0, 0, 1000) + F(A["realloc"], 0, 100) + F(A["realloc"], 0, 90)
+    s["realloc-buckets"] = h + F(0, 0, 50) + F(3, 0, 5000) + F(3, 0, 20) + F(3, 0, 200000)
+    s["region-return"] = heap_header(region=1) + b"".join(F(0, i, 60000) for i in range(3)) + F(A["free_all"])
+    s["every-bucket"] = heap_header(buckets=4, first=1, growth=2) + b"".join(
+        F(0, i, size) for i, size in enumerate([1, 16, 17, 60, 200, 900, 4000, 30000, 300000]))
+    s["large-alignment"] = h + F(A["aligned"], 0, 16, 15) + F(A["aligned"], 1, 70000, 12) + \
+        F(A["aligned"], 2, 1, 5) + F(4, 1) + F(A["aligned"], 3, 3000, 14)
+    s["calloc-reuse"] = h + F(0, 0, 96) + F(4, 0) + F(A["calloc"], 1, 96) + F(A["usable"], 1)
+    s["no-lock-mix"] = heap_header(buckets=2, first=3, no_lock=True, region=2) + \
+        F(0, 0, 10) + F(0, 1, 2000) + F(3, 0, 3000) + F(A["realloc_slot"], 1, 7) + F(5)
+    rnd = random.Random(1)
+    s["random-walk"] = heap_header(buckets=3, region=1) + b"".join(
+        F(rnd.randrange(8), rnd.randrange(32), rnd.choice([rnd.randrange(200), rnd.randrange(5000),
+                                                            rnd.randrange(100000)]), rnd.randrange(16))
+        for _ in range(300))
+    return s
+
+
+def bump_seeds():
+    B, F = BUMP, op
+    s = {}
+    h = bytes([0, 0, 0, 0])
+    r = bytes([1, 0, 0, 0])  # resets allowed
+    s["bins"] = h + b"".join(F(0, i, n) for i, n in enumerate([0, 1, 16, 17, 32, 33, 64, 65, 128]))
+    s["bin-reuse"] = h + F(0, 0, 24) + F(4, 0) + F(0, 1, 30) + F(B["again"], 1, 20)
+    s["bump-realloc-last"] = h + F(0, 0, 300) + F(0, 1, 300) + F(3, 1, 5000) + F(3, 1, 200) + F(3, 0, 600)
+    s["reset"] = r + b"".join(F(0, i, 40 * i) for i in range(20)) + F(B["reset"]) + \
+        b"".join(F(0, i, 40 * i) for i in range(20)) + F(B["reset"])
+    s["aligned"] = h + F(B["aligned"], 0, 8, 6) + F(B["aligned"], 1, 200, 12) + F(B["aligned"], 2, 1, 7)
+    s["zeroed-reuse"] = h + F(0, 0, 64) + F(4, 0) + F(B["zeroed"], 1, 60) + F(0, 2, 5000) + F(B["zeroed"], 3, 5000)
+    s["big"] = h + F(0, 0, 700000) + F(0, 1, 900000) + F(3, 1, 1000000)
+    rnd = random.Random(2)
+    s["random-walk"] = r + b"".join(
+        F(rnd.randrange(8), rnd.randrange(32), rnd.choice([rnd.randrange(130), rnd.randrange(3000)]),
+          rnd.randrange(16)) for _ in range(300))
+    return s
+
+
+def dictionary(names_ops):
+    lines = ['# one 4-byte operation per token (fuzz/harness.h); written by make_seeds.py']
+    for name, data in names_ops:
+        lines.append('%s="%s"' % (name, "".join("\\x%02x" % b for b in data)))
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    for api, seeds in (("heap", heap_seeds()), ("bump", bump_seeds())):
+        d = os.path.join(ROOT, "corpus", api)
+        os.makedirs(d, exist_ok=True)
+        for name, data in seeds.items():
+            with open(os.path.join(d, "seed-" + name), "wb") as f:
+                f.write(data)
+    with open(os.path.join(HERE, "heap.dict"), "w") as f:
+        f.write(dictionary([("alloc_64", op(0, 0, 64)), ("alloc_8k", op(0, 1, 8192)),
+                            ("alloc_300k", op(0, 2, 300000)), ("calloc_100", op(1, 3, 100)),
+                            ("aligned_4k", op(2, 4, 100, 11)), ("aligned_64k", op(2, 5, 16, 15)),
+                            ("realloc_grow", op(3, 0, 2000)), ("realloc_shrink", op(3, 0, 8)),
+                            ("free", op(4, 0)), ("free_all", op(5)), ("again", op(7, 1, 48))]))
+    with open(os.path.join(HERE, "bump.dict"), "w") as f:
+        f.write(dictionary([("alloc_16", op(0, 0, 16)), ("alloc_128", op(0, 1, 128)),
+                            ("alloc_2k", op(0, 2, 2000)), ("zeroed_64", op(1, 3, 64)),
+                            ("aligned_4k", op(2, 4, 100, 12)), ("realloc_grow", op(3, 0, 4000)),
+                            ("realloc_shrink", op(3, 0, 10)), ("free", op(4, 0)), ("reset", op(5)),
+                            ("again", op(7, 1, 33))]))
+
+
+if __name__ == "__main__":
+    main()
