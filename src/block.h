@@ -1,7 +1,8 @@
 /* block.h — the in-band layout of a heap block: its 16-byte header, the
  * free-list links a free block keeps in its payload, and the only pointer
- * arithmetic on blocks in the tree.  Every read and write of a header goes
- * through these accessors. */
+ * arithmetic on blocks in the tree. Every read and write of a header or a
+ * link goes through these accessors, which open exactly those bytes to
+ * Valgrind/ASan for the access and close them again (sanitize.h). */
 #ifndef WARDEN_BLOCK_H
 #define WARDEN_BLOCK_H
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "integrity.h"
+#include "sanitize.h"
 
 /*
  * A block, allocated or free:
@@ -17,14 +19,15 @@
  *   +--------+-----------+--------+--------+------------------------+
  *   | size   | prev_size | flags  | seal   | payload ...            |
  *   +--------+-----------+--------+--------+------------------------+
- *     granules of this     BLOCK_FREE,       free block: next, prev
- *     block and the one    BLOCK_MARK        links (struct block_links)
- *     before it (0: first)
+ *     granules of this     state bits,       free block: next, prev
+ *     block and the one    and the slack     links (block_links)
+ *     before it (0: first) (usable - asked)
  *
- * The seal covers the address, size and BLOCK_FREE: what the header says of
- * its own block. prev_size is a copy of the previous block's sealed size (a
- * boundary tag), proved against that header whenever it is used, so
- * updating it costs no hash.
+ * The seal covers the address, size and state (FREE, QUARANTINED): what the
+ * header says of its own block. prev_size is a copy of the previous block's
+ * sealed size (a boundary tag), proved against that header whenever it is
+ * used, so updating it costs no hash. The slack is bookkeeping for the
+ * sanitizer hooks (a chunk is exactly the bytes asked for).
  *
  * Invariants (proved by heap_check):
  *   size >= BLOCK_MIN_GRANULES;  block + size*16 <= region's fence
@@ -38,24 +41,145 @@
 #define BLOCK_MIN_GRANULES 2u /* a header and room for the two links */
 #define BLOCK_MAX_GRANULES UINT32_MAX
 
-#define BLOCK_FREE 0x1u /* on a free list */
-#define BLOCK_MARK 0x2u /* scratch bit of the checker, outside the seal */
+#define BLOCK_FREE 0x1u        /* on a free list */
+#define BLOCK_MARK 0x2u        /* scratch bit of the checker, outside the seal */
+#define BLOCK_QUARANTINED 0x4u /* freed by the user, held back from reuse */
+#define BLOCK_STATE (BLOCK_FREE | BLOCK_QUARANTINED)
+#define BLOCK_SLACK_SHIFT 16   /* flags >> 16: usable bytes minus bytes asked for */
 
 typedef struct block {
-    uint32_t size;      /* granules, header included */
-    uint32_t prev_size; /* granules of the block just before; 0 for a region's first */
-    uint32_t flags;     /* BLOCK_FREE | BLOCK_MARK */
-    uint32_t seal;      /* keyed hash of address, size and BLOCK_FREE */
+    uint32_t size_;      /* granules, header included */
+    uint32_t prev_size_; /* granules of the block just before; 0 for a region's first */
+    uint32_t flags_;     /* BLOCK_* bits | slack << BLOCK_SLACK_SHIFT */
+    uint32_t seal_;      /* keyed hash of address, size and state */
 } block;
 
-typedef struct block_links {
-    block *next; /* next block of the same free list, or NULL */
-    block *prev; /* previous block of the same free list, or NULL at the head */
-} block_links;
-
 _Static_assert(sizeof(block) == BLOCK_HEADER, "a block header is 16 bytes");
-_Static_assert(sizeof(block_links) <= (BLOCK_MIN_GRANULES * GRANULE) - BLOCK_HEADER,
+_Static_assert(BLOCK_STATE < 8, "the sealed state bits sit below size << 3");
+_Static_assert(2 * sizeof(void *) <= (BLOCK_MIN_GRANULES * GRANULE) - BLOCK_HEADER,
                "a minimum block holds the free-list links");
+
+/* ---- reading and writing a header: whole, bracketed -------------------------- */
+
+static inline block block_load(const block *b)
+{
+    san_meta_open(b, BLOCK_HEADER);
+    block h = *b;
+    san_meta_close(b, BLOCK_HEADER);
+    return h;
+}
+
+static inline void block_store(block *b, block h)
+{
+    san_meta_open(b, BLOCK_HEADER);
+    *b = h;
+    san_meta_close(b, BLOCK_HEADER);
+}
+
+static inline uint32_t block_seal_for(const block *at, const block *h)
+{
+    return (uint32_t)(integrity_hash(at, ((uint64_t)h->size_ << 3) | (h->flags_ & BLOCK_STATE)) >> 32);
+}
+
+/* ---- fields -------------------------------------------------------------------- */
+
+static inline uint32_t block_size(const block *b)
+{
+    return block_load(b).size_;
+}
+
+static inline uint32_t block_prev_size(const block *b)
+{
+    return block_load(b).prev_size_;
+}
+
+static inline uint32_t block_flags(const block *b)
+{
+    return block_load(b).flags_;
+}
+
+static inline int block_is_free(const block *b)
+{
+    return (block_flags(b) & BLOCK_FREE) != 0;
+}
+
+static inline int block_is_quarantined(const block *b)
+{
+    return (block_flags(b) & BLOCK_QUARANTINED) != 0;
+}
+
+static inline int block_is_sealed(const block *b)
+{
+    block h = block_load(b);
+    return h.seal_ == block_seal_for(b, &h);
+}
+
+static inline size_t block_bytes(const block *b)
+{
+    return (size_t)block_size(b) << GRANULE_SHIFT;
+}
+
+static inline size_t block_usable(const block *b)
+{
+    return block_bytes(b) - BLOCK_HEADER;
+}
+
+/* The bytes the user asked for (usable minus the recorded slack). */
+static inline size_t block_requested(const block *b)
+{
+    block h = block_load(b);
+    return ((size_t)h.size_ << GRANULE_SHIFT) - BLOCK_HEADER - (h.flags_ >> BLOCK_SLACK_SHIFT);
+}
+
+/* ---- writing, always resealed ------------------------------------------------------ */
+
+/* Writes a whole header and seals it. */
+static inline void block_write(block *b, uint32_t size, uint32_t prev_size, uint32_t flags)
+{
+    block h = {size, prev_size, flags, 0};
+    h.seal_ = block_seal_for(b, &h);
+    block_store(b, h);
+}
+
+static inline void block_set_size(block *b, uint32_t size)
+{
+    block h = block_load(b);
+    h.size_ = size;
+    h.seal_ = block_seal_for(b, &h);
+    block_store(b, h);
+}
+
+/* The boundary tag is not sealed: writing it needs no hash. */
+static inline void block_set_prev_size(block *b, uint32_t prev_size)
+{
+    block h = block_load(b);
+    h.prev_size_ = prev_size;
+    block_store(b, h);
+}
+
+static inline void block_set_flags(block *b, uint32_t flags)
+{
+    block h = block_load(b);
+    h.flags_ = flags;
+    h.seal_ = block_seal_for(b, &h);
+    block_store(b, h);
+}
+
+/* Flags of a live block whose user asked for requested bytes. */
+static inline uint32_t block_live_flags(size_t usable, size_t requested)
+{
+    return (uint32_t)(usable - requested) << BLOCK_SLACK_SHIFT;
+}
+
+/* The checker's scratch bit; outside the seal. */
+static inline void block_set_mark(block *b, int on)
+{
+    block h = block_load(b);
+    h.flags_ = on ? h.flags_ | BLOCK_MARK : h.flags_ & ~BLOCK_MARK;
+    block_store(b, h);
+}
+
+/* ---- neighbours and payload -------------------------------------------------------- */
 
 static inline void *block_payload(const block *b)
 {
@@ -67,78 +191,64 @@ static inline block *block_of_payload(const void *payload)
     return (block *)((char *)payload - BLOCK_HEADER);
 }
 
-static inline size_t block_bytes(const block *b)
-{
-    return (size_t)b->size << GRANULE_SHIFT;
-}
-
-static inline size_t block_usable(const block *b)
-{
-    return block_bytes(b) - BLOCK_HEADER;
-}
-
-static inline int block_is_free(const block *b)
-{
-    return (b->flags & BLOCK_FREE) != 0;
-}
-
-/* The block just after b in its region (may be the region's end). */
+/* The block just after b in its region (the fence after the last). */
 static inline block *block_next(const block *b)
 {
     return (block *)((char *)b + block_bytes(b));
 }
 
-/* The block just before b; only when b->prev_size != 0. */
+/* The block just before b; only when its prev_size != 0. */
 static inline block *block_prev(const block *b)
 {
-    return (block *)((char *)b - ((size_t)b->prev_size << GRANULE_SHIFT));
+    return (block *)((char *)b - ((size_t)block_prev_size(b) << GRANULE_SHIFT));
 }
 
-static inline block *block_at(void *addr)
+/* ---- free-list links, in the first bytes of a free block's payload ----------------- */
+
+typedef struct block_links {
+    block *next; /* next block of the same list, or NULL */
+    block *prev; /* previous block of the same list, or NULL at the head */
+} block_links;
+
+static inline block_links block_links_load(const block *b)
 {
-    return (block *)addr;
+    const block_links *at = block_payload(b);
+    san_meta_open(at, sizeof *at);
+    block_links l = *at;
+    san_meta_close(at, sizeof *at);
+    return l;
 }
 
-static inline block_links *block_links_of(const block *b)
+static inline void block_links_store(block *b, block_links l)
 {
-    return (block_links *)block_payload(b);
+    block_links *at = block_payload(b);
+    san_meta_open(at, sizeof *at);
+    *at = l;
+    san_meta_close(at, sizeof *at);
 }
 
-static inline uint32_t block_seal_of(const block *b)
+static inline block *block_link_next(const block *b)
 {
-    return (uint32_t)(integrity_hash(b, ((uint64_t)b->size << 1) | (b->flags & BLOCK_FREE)) >> 32);
+    return block_links_load(b).next;
 }
 
-static inline int block_is_sealed(const block *b)
+static inline block *block_link_prev(const block *b)
 {
-    return b->seal == block_seal_of(b);
+    return block_links_load(b).prev;
 }
 
-/* Writes a whole header and seals it. */
-static inline void block_write(block *b, uint32_t size, uint32_t prev_size, uint32_t flags)
+static inline void block_link_set_next(block *b, block *next)
 {
-    b->size = size;
-    b->prev_size = prev_size;
-    b->flags = flags;
-    b->seal = block_seal_of(b);
+    block_links l = block_links_load(b);
+    l.next = next;
+    block_links_store(b, l);
 }
 
-static inline void block_set_size(block *b, uint32_t size)
+static inline void block_link_set_prev(block *b, block *prev)
 {
-    b->size = size;
-    b->seal = block_seal_of(b);
-}
-
-/* The boundary tag is not sealed: writing it needs no hash. */
-static inline void block_set_prev_size(block *b, uint32_t prev_size)
-{
-    b->prev_size = prev_size;
-}
-
-static inline void block_set_flags(block *b, uint32_t flags)
-{
-    b->flags = flags;
-    b->seal = block_seal_of(b);
+    block_links l = block_links_load(b);
+    l.prev = prev;
+    block_links_store(b, l);
 }
 
 /* Granules of a block whose payload holds at least size bytes, or 0 when

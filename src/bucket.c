@@ -38,11 +38,11 @@ static _Noreturn void report_damage(const region *r, const void *ptr, const buck
     const block *fence = region_fence(r);
     const block *x = region_first(r);
     uint32_t prev_size = 0;
-    for (; x < fence; prev_size = x->size, x = block_next(x))
-        if (!block_is_sealed(x) || x->size < BLOCK_MIN_GRANULES || block_next(x) > fence ||
-            x->prev_size != prev_size)
+    for (; x < fence; prev_size = block_size(x), x = block_next(x))
+        if (!block_is_sealed(x) || block_size(x) < BLOCK_MIN_GRANULES || block_next(x) > fence ||
+            block_prev_size(x) != prev_size)
             break;
-    if (x == fence && block_is_sealed(x) && x->size == 0 && x->prev_size == prev_size)
+    if (x == fence && block_is_sealed(x) && block_size(x) == 0 && block_prev_size(x) == prev_size)
         report_fatal(site->op, ptr, "heap corruption (a header changed under the allocator)");
     if (x == block_of_payload(ptr))
         report_fatal(site->op, ptr, "heap corruption (block header overwritten)");
@@ -68,16 +68,16 @@ static inline void prove(const block *b, const void *ptr, const bucket_site *sit
 static inline block *next_proved(const block *blk, const void *ptr, const bucket_site *site)
 {
     block *next = block_next(blk);
-    if (!block_is_sealed(next) || next->prev_size != blk->size)
+    if (!block_is_sealed(next) || block_prev_size(next) != block_size(blk))
         report_bad_header(next, ptr, site);
     return next;
 }
 
-/* The block before blk (blk->prev_size != 0), proved the same way. */
+/* The block before blk (block_prev_size(blk) != 0), proved the same way. */
 static inline block *prev_proved(const block *blk, const void *ptr, const bucket_site *site)
 {
     block *prev = block_prev(blk);
-    if (!block_is_sealed(prev) || prev->size != blk->prev_size)
+    if (!block_is_sealed(prev) || block_size(prev) != block_prev_size(blk))
         report_bad_header(blk, ptr, site);
     return prev;
 }
@@ -130,14 +130,14 @@ static void bucket_release_region(bucket *b, region *r)
  * and goes on the free list. */
 static void block_split_tail(bucket *b, block *blk, block *next, uint32_t g, const bucket_site *site)
 {
-    uint32_t rest = blk->size - g;
+    uint32_t rest = block_size(blk) - g;
     if (rest < BLOCK_MIN_GRANULES)
         return;
     block_set_size(blk, g);
     block *tail = block_next(blk);
     if (block_is_free(next)) {
         freelist_remove(&b->free, next);
-        rest += next->size;
+        rest += block_size(next);
         next = block_next(next);
         prove(next, block_payload(tail), site);
     }
@@ -151,8 +151,8 @@ static void block_split_tail(bucket *b, block *blk, block *next, uint32_t g, con
 static block *block_split_front(bucket *b, block *blk, block *next, uint32_t front)
 {
     block *rest = (block *)((char *)blk + ((size_t)front << GRANULE_SHIFT));
-    block_write(rest, blk->size - front, front, BLOCK_FREE);
-    block_set_prev_size(next, rest->size);
+    block_write(rest, block_size(blk) - front, front, BLOCK_FREE);
+    block_set_prev_size(next, block_size(rest));
     block_set_size(blk, front);
     freelist_push(&b->free, blk);
     return rest;
@@ -164,7 +164,7 @@ static block *block_split_front(bucket *b, block *blk, block *next, uint32_t fro
  * g granules; a rest large enough becomes a free block in blk's place. */
 static void block_hand_out(bucket *b, block *blk, block *next, uint32_t g, int listed)
 {
-    uint32_t rest = blk->size - g;
+    uint32_t rest = block_size(blk) - g;
     if (rest < BLOCK_MIN_GRANULES) {
         if (listed)
             freelist_remove(&b->free, blk);
@@ -178,7 +178,7 @@ static void block_hand_out(bucket *b, block *blk, block *next, uint32_t g, int l
         freelist_replace(&b->free, blk, tail); /* reads blk's old size: before the rewrite */
     else
         freelist_push(&b->free, tail);
-    block_write(blk, g, blk->prev_size, 0);
+    block_write(blk, g, block_prev_size(blk), 0);
 }
 
 void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *site)
@@ -194,7 +194,7 @@ void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *s
         return NULL;
     prove(blk, block_payload(blk), site);
     block *next = block_next(blk);
-    if (listed && blk->prev_size == 0 && next->size == 0) /* a kept empty region goes back in use */
+    if (listed && block_prev_size(blk) == 0 && block_size(next) == 0) /* a kept empty region goes back in use */
         b->empty_regions--;
     if (alignment > GRANULE) {
         uintptr_t payload = (uintptr_t)block_payload(blk);
@@ -226,7 +226,7 @@ block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site 
     if (!block_is_sealed(blk)) {
         /* Damage, or a pointer into the middle of a block: the walk tells. */
         const block *x = region_first(r);
-        while (x < blk && block_is_sealed(x) && x->size >= BLOCK_MIN_GRANULES)
+        while (x < blk && block_is_sealed(x) && block_size(x) >= BLOCK_MIN_GRANULES)
             x = block_next(x);
         if (x == blk || x < blk)
             report_damage(r, ptr, site);
@@ -247,8 +247,8 @@ void bucket_free(bucket *b, block *blk, const bucket_site *site)
     b->live_bytes -= block_usable(blk);
     block *next = next_proved(blk, ptr, site);
     block *start = blk;
-    uint32_t size = blk->size;
-    if (blk->prev_size) {
+    uint32_t size = block_size(blk);
+    if (block_prev_size(blk)) {
         block *prev = prev_proved(blk, ptr, site);
         if (block_is_free(prev) && !FAULT(coalesce_prev)) {
             freelist_remove(&b->free, prev);
@@ -256,17 +256,17 @@ void bucket_free(bucket *b, block *blk, const bucket_site *site)
              * of the same pointer still reads "freed". */
             block_set_flags(blk, BLOCK_FREE);
             start = prev;
-            size += prev->size;
+            size += block_size(prev);
         }
     }
     block *merged_next = NULL; /* still listed: start takes its place */
     if (block_is_free(next) && !FAULT(coalesce_next)) {
         merged_next = next;
-        size += next->size;
+        size += block_size(next);
         next = block_next(next);
         prove(next, ptr, site);
     }
-    if (start->prev_size == 0 && next->size == 0 && is_first_proved(start, ptr, site)) {
+    if (block_prev_size(start) == 0 && block_size(next) == 0 && is_first_proved(start, ptr, site)) {
         if (b->empty_regions >= BUCKET_EMPTY_RESERVE) {
             if (merged_next)
                 freelist_remove(&b->free, merged_next);
@@ -275,7 +275,7 @@ void bucket_free(bucket *b, block *blk, const bucket_site *site)
         }
         b->empty_regions++;
     }
-    block_write(start, size, start->prev_size, BLOCK_FREE);
+    block_write(start, size, block_prev_size(start), BLOCK_FREE);
     block_set_prev_size(next, size);
     if (merged_next)
         freelist_replace(&b->free, merged_next, start);
@@ -289,17 +289,17 @@ int bucket_resize(bucket *b, block *blk, uint32_t g, const bucket_site *site)
 {
     const void *ptr = block_payload(blk);
     block *next = next_proved(blk, ptr, site);
-    if (g > blk->size) {
+    if (g > block_size(blk)) {
         /* Grow: only into a free next block that makes up the difference. */
-        if ((!block_is_free(next) && !FAULT(grow_overlap)) || (uint64_t)blk->size + next->size < g)
+        if ((!block_is_free(next) && !FAULT(grow_overlap)) || (uint64_t)block_size(blk) + block_size(next) < g)
             return 0;
         if (block_is_free(next))
             freelist_remove(&b->free, next);
         block *after = block_next(next);
         prove(after, ptr, site);
         b->live_bytes -= block_usable(blk);
-        block_set_size(blk, blk->size + next->size);
-        block_set_prev_size(after, blk->size);
+        block_set_size(blk, block_size(blk) + block_size(next));
+        block_set_prev_size(after, block_size(blk));
         next = after;
     } else {
         b->live_bytes -= block_usable(blk);

@@ -44,22 +44,22 @@ static int check_list(checker *c, unsigned cls)
     if ((fl->heads[cls] != NULL) != bit)
         return fail(c, "free list %u: bitmap bit %d disagrees with the list", cls, bit);
     block *prev = NULL;
-    for (block *n = fl->heads[cls]; n; prev = n, n = block_links_of(n)->next) {
+    for (block *n = fl->heads[cls]; n; prev = n, n = block_link_next(n)) {
         if (!is_in_bucket(c, n))
             return fail(c, "free list %u: node %p is not inside a region of this bucket", cls, (void *)n);
-        if (n->flags & BLOCK_MARK)
+        if (block_flags(n) & BLOCK_MARK)
             return fail(c, "free list %u: node %p seen twice (cycle or duplicate)", cls, block_payload(n));
         if (!block_is_sealed(n))
             return fail(c, "free list %u: node %p has a bad seal", cls, block_payload(n));
         if (!block_is_free(n))
             return fail(c, "free list %u: node %p is not a free block", cls, block_payload(n));
-        if (freelist_class(n->size) != cls)
+        if (freelist_class(block_size(n)) != cls)
             return fail(c, "free list %u: node %p of %zu bytes belongs to class %u", cls,
-                        block_payload(n), block_bytes(n), freelist_class(n->size));
-        if (block_links_of(n)->prev != prev)
+                        block_payload(n), block_bytes(n), freelist_class(block_size(n)));
+        if (block_link_prev(n) != prev)
             return fail(c, "free list %u: node %p prev link %p, expected %p", cls, block_payload(n),
-                        (void *)block_links_of(n)->prev, (void *)prev);
-        n->flags |= BLOCK_MARK;
+                        (void *)block_link_prev(n), (void *)prev);
+        block_set_mark(n, 1);
         c->list_nodes++;
     }
     return 0;
@@ -83,8 +83,8 @@ static void unmark_lists(checker *c)
     const freelist *fl = &c->b->free;
     size_t budget = c->list_nodes;
     for (unsigned cls = 0; cls < FREELIST_CLASSES && budget; cls++)
-        for (block *n = fl->heads[cls]; n && budget && is_in_bucket(c, n); n = block_links_of(n)->next) {
-            n->flags &= ~BLOCK_MARK;
+        for (block *n = fl->heads[cls]; n && budget && is_in_bucket(c, n); n = block_link_next(n)) {
+            block_set_mark(n, 0);
             budget--;
         }
 }
@@ -105,29 +105,29 @@ static int check_blocks(checker *c, const region *r, tally *t)
         if (!block_is_sealed(x))
             return fail(c, "block %p has a bad seal (header overwritten, or the size before it is wrong)",
                         block_payload(x));
-        if (x->size < BLOCK_MIN_GRANULES || block_next(x) > fence)
+        if (block_size(x) < BLOCK_MIN_GRANULES || block_next(x) > fence)
             return fail(c, "block %p of %zu bytes breaks the tiling of region %p", block_payload(x),
                         block_bytes(x), (void *)r);
-        if (x->prev_size != prev_size)
+        if (block_prev_size(x) != prev_size)
             return fail(c, "block %p boundary tag says %zu bytes before it, there are %zu",
-                        block_payload(x), (size_t)x->prev_size * GRANULE, (size_t)prev_size * GRANULE);
+                        block_payload(x), (size_t)block_prev_size(x) * GRANULE, (size_t)prev_size * GRANULE);
         if (block_is_free(x)) {
             if (prev_free)
                 return fail(c, "adjacent free blocks at %p (not coalesced)", block_payload(x));
-            if (!(x->flags & BLOCK_MARK))
+            if (!(block_flags(x) & BLOCK_MARK))
                 return fail(c, "free block %p is on no free list", block_payload(x));
             t->free_blocks++;
             t->free_bytes += block_bytes(x);
-            t->empty_regions += x->prev_size == 0 && block_next(x) == fence;
+            t->empty_regions += block_prev_size(x) == 0 && block_next(x) == fence;
         } else {
             t->live_blocks++;
             t->live_bytes += block_usable(x);
         }
         prev_free = block_is_free(x);
-        prev_size = x->size;
+        prev_size = block_size(x);
         x = block_next(x);
     }
-    if (!block_is_sealed(fence) || fence->size != 0 || block_is_free(fence) || fence->prev_size != prev_size)
+    if (!block_is_sealed(fence) || block_size(fence) != 0 || block_is_free(fence) || block_prev_size(fence) != prev_size)
         return fail(c, "region %p: fence header wrong (overwritten or boundary tag stale)", (void *)r);
     return 0;
 }

@@ -50,71 +50,71 @@ static unsigned first_class_from(const freelist *fl, unsigned c)
 
 void freelist_push(freelist *fl, block *b)
 {
-    unsigned c = freelist_class(b->size);
-    block_links *links = block_links_of(b);
-    links->prev = NULL;
-    links->next = fl->heads[c];
-    if (links->next)
-        block_links_of(links->next)->prev = b;
+    uint32_t size = block_size(b);
+    unsigned c = freelist_class(size);
+    block *next = fl->heads[c];
+    block_links_store(b, (block_links){next, NULL});
+    if (next)
+        block_link_set_prev(next, b);
     else
         mark_class(fl, c);
     fl->heads[c] = b;
     fl->free_blocks++;
-    fl->free_bytes += block_bytes(b);
+    fl->free_bytes += (size_t)size << GRANULE_SHIFT;
 }
 
 /* Safe unlinking: b's links are granule-aligned, the head has no prev, and
- * both neighbours point back at b. Aborts otherwise. */
-static void prove_links(const freelist *fl, const block *b, unsigned c)
+ * both neighbours point back at b. Aborts otherwise; returns the links. */
+static block_links prove_links(const freelist *fl, const block *b, unsigned c)
 {
-    const block_links *links = block_links_of(b);
-    const block *next = links->next, *prev = links->prev;
-    int damaged = (((uintptr_t)next | (uintptr_t)prev) & (GRANULE - 1)) != 0;
+    block_links l = block_links_load(b);
+    int damaged = (((uintptr_t)l.next | (uintptr_t)l.prev) & (GRANULE - 1)) != 0;
     if (!damaged)
-        damaged = prev ? fl->heads[c] == b || block_links_of(prev)->next != b : fl->heads[c] != b;
-    if (!damaged && next)
-        damaged = block_links_of(next)->prev != b;
+        damaged = l.prev ? fl->heads[c] == b || block_link_next(l.prev) != b : fl->heads[c] != b;
+    if (!damaged && l.next)
+        damaged = block_link_prev(l.next) != b;
     if (damaged)
         report_fatal("freelist_remove", block_payload(b), "heap corruption (free-list links damaged)");
+    return l;
+}
+
+/* Links l's neighbours to nb in place of the node whose links l were. */
+static void relink(freelist *fl, unsigned c, block_links l, block *nb)
+{
+    if (l.prev)
+        block_link_set_next(l.prev, nb ? nb : l.next);
+    else
+        fl->heads[c] = nb ? nb : l.next;
+    if (l.next)
+        block_link_set_prev(l.next, nb ? nb : l.prev);
 }
 
 void freelist_remove(freelist *fl, block *b)
 {
-    unsigned c = freelist_class(b->size);
-    prove_links(fl, b, c);
-    block_links *links = block_links_of(b);
-    block *next = links->next, *prev = links->prev;
-    if (prev)
-        block_links_of(prev)->next = next;
-    else
-        fl->heads[c] = next;
-    if (next)
-        block_links_of(next)->prev = prev;
-    else if (!prev)
+    uint32_t size = block_size(b);
+    unsigned c = freelist_class(size);
+    block_links l = prove_links(fl, b, c);
+    relink(fl, c, l, NULL);
+    if (!l.next && !l.prev)
         clear_class(fl, c);
     fl->free_blocks--;
-    fl->free_bytes -= block_bytes(b);
+    fl->free_bytes -= (size_t)size << GRANULE_SHIFT;
 }
 
 void freelist_replace(freelist *fl, block *old, block *nb)
 {
-    unsigned c = freelist_class(old->size);
-    if (freelist_class(nb->size) != c) {
+    uint32_t old_size = block_size(old), new_size = block_size(nb);
+    unsigned c = freelist_class(old_size);
+    if (freelist_class(new_size) != c) {
         freelist_remove(fl, old);
         freelist_push(fl, nb);
         return;
     }
-    prove_links(fl, old, c);
-    block_links *links = block_links_of(nb);
-    *links = *block_links_of(old);
-    if (links->prev)
-        block_links_of(links->prev)->next = nb;
-    else
-        fl->heads[c] = nb;
-    if (links->next)
-        block_links_of(links->next)->prev = nb;
-    fl->free_bytes += block_bytes(nb);
-    fl->free_bytes -= block_bytes(old);
+    block_links l = prove_links(fl, old, c);
+    block_links_store(nb, l);
+    relink(fl, c, l, nb);
+    fl->free_bytes += (size_t)new_size << GRANULE_SHIFT;
+    fl->free_bytes -= (size_t)old_size << GRANULE_SHIFT;
 }
 
 block *freelist_find_fit(const freelist *fl, uint32_t g)
@@ -124,8 +124,8 @@ block *freelist_find_fit(const freelist *fl, uint32_t g)
         return fl->heads[c];
     /* No class guarantees a fit; a few nodes of g's own class may still hold it. */
     block *b = fl->heads[freelist_class(g)];
-    for (int i = 0; b && i < LAST_CLASS_SCAN; i++, b = block_links_of(b)->next)
-        if (b->size >= g)
+    for (int i = 0; b && i < LAST_CLASS_SCAN; i++, b = block_link_next(b))
+        if (block_size(b) >= g)
             return b;
     return NULL;
 }

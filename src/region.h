@@ -74,7 +74,7 @@ static inline int region_is_sealed(const region *r)
 /* Whether b, followed by the header next, is its region's only block. */
 static inline int region_is_whole(const block *b, const block *next)
 {
-    return b->prev_size == 0 && next->size == 0;
+    return block_prev_size(b) == 0 && block_size(next) == 0;
 }
 
 /* Bytes of a region whose one block is at least g granules, and at least

@@ -41,11 +41,11 @@ static void expect_broken(const char *words)
 
 START_TEST(test_free_links_overwritten)
 {
-    block_links *links = block_links_of(block_of_payload(p[3]));
-    block_links saved = *links;
-    links->next = (block *)(p[5] + 32); /* somewhere inside a live block */
+    block *b3 = block_of_payload(p[3]);
+    block_links saved = block_links_load(b3);
+    block_link_set_next(b3, (block *)(p[5] + 32)); /* somewhere inside a live block */
     expect_broken("free list");
-    *links = saved;
+    block_links_store(b3, saved);
     expect_heap(heap, 1, 4, 3);
 }
 END_TEST
@@ -54,10 +54,10 @@ START_TEST(test_free_prev_link_wrong)
 {
     block *b1 = block_of_payload(p[1]), *b3 = block_of_payload(p[3]);
     /* same class: p[3] was freed last, so it is the head and p[1] follows */
-    ck_assert_ptr_eq(block_links_of(b3)->next, b1);
-    block_links_of(b1)->prev = NULL;
+    ck_assert_ptr_eq(block_link_next(b3), b1);
+    block_link_set_prev(b1, NULL);
     expect_broken("prev link");
-    block_links_of(b1)->prev = b3;
+    block_link_set_prev(b1, b3);
     expect_heap_ok(heap);
 }
 END_TEST
@@ -65,10 +65,10 @@ END_TEST
 START_TEST(test_free_list_cycle)
 {
     block *b1 = block_of_payload(p[1]);
-    block *saved = block_links_of(b1)->next;
-    block_links_of(b1)->next = block_of_payload(p[3]); /* back to the head */
+    block *saved = block_link_next(b1);
+    block_link_set_next(b1, block_of_payload(p[3])); /* back to the head */
     expect_broken("seen twice");
-    block_links_of(b1)->next = saved;
+    block_link_set_next(b1, saved);
     expect_heap_ok(heap);
 }
 END_TEST
@@ -117,10 +117,12 @@ END_TEST
 
 START_TEST(test_header_overwritten)
 {
-    char saved = p[4][-16];
-    p[4][-16] ^= 0x40; /* size field */
+    block *b4 = block_of_payload(p[4]);
+    block saved = block_load(b4), bad = saved;
+    bad.size_ ^= 0x4; /* the size field, seal left as it was */
+    block_store(b4, bad);
     expect_broken("bad seal");
-    p[4][-16] = saved;
+    block_store(b4, saved);
     expect_heap_ok(heap);
 }
 END_TEST
@@ -128,7 +130,7 @@ END_TEST
 START_TEST(test_boundary_tag_wrong)
 {
     block *b4 = block_of_payload(p[4]);
-    uint32_t saved = b4->prev_size;
+    uint32_t saved = block_prev_size(b4);
     block_set_prev_size(b4, saved + 1); /* sealed, but disagrees with its neighbour */
     expect_broken("boundary tag");
     block_set_prev_size(b4, saved);
@@ -139,7 +141,7 @@ END_TEST
 START_TEST(test_tiling_broken)
 {
     block *b4 = block_of_payload(p[4]);
-    uint32_t saved = b4->size;
+    uint32_t saved = block_size(b4);
     block_set_size(b4, saved + 1); /* its end no longer meets the next header */
     expect_broken("bad seal");
     block_set_size(b4, 100000); /* past the region's end */
@@ -153,10 +155,11 @@ START_TEST(test_fence_overwritten)
 {
     region *r = region_of(p[0]);
     block *fence = region_fence(r);
-    uint32_t saved = fence->flags;
-    fence->flags = BLOCK_FREE;
+    block saved = block_load(fence), bad = saved;
+    bad.flags_ = BLOCK_FREE;
+    block_store(fence, bad);
     expect_broken("fence");
-    fence->flags = saved;
+    block_store(fence, saved);
     expect_heap_ok(heap);
 }
 END_TEST
@@ -164,7 +167,7 @@ END_TEST
 START_TEST(test_bitmap_disagrees)
 {
     bucket *b = bucket0();
-    unsigned cls = freelist_class(block_of_payload(p[1])->size);
+    unsigned cls = freelist_class(block_size(block_of_payload(p[1])));
     b->free.words[cls / 64] ^= (uint64_t)1 << (cls % 64);
     expect_broken("disagrees");
     b->free.words[cls / 64] ^= (uint64_t)1 << (cls % 64);
@@ -207,13 +210,13 @@ END_TEST
 START_TEST(test_why_is_optional_and_truncated)
 {
     char small[8];
-    block_links *links = block_links_of(block_of_payload(p[3]));
-    block_links saved = *links;
-    links->prev = links->next = (block *)(uintptr_t)0x10;
+    block *b3 = block_of_payload(p[3]);
+    block_links saved = block_links_load(b3);
+    block_links_store(b3, (block_links){(block *)(uintptr_t)0x10, (block *)(uintptr_t)0x10});
     ck_assert_int_ne(warden_heap_check(heap, NULL, 0), 0);
     ck_assert_int_ne(warden_heap_check(heap, small, sizeof small), 0);
     ck_assert_uint_eq(strlen(small), sizeof small - 1);
-    *links = saved;
+    block_links_store(b3, saved);
     ck_assert_int_eq(warden_heap_check(heap, small, sizeof small), 0);
     ck_assert_str_eq(small, "");
 }

@@ -58,7 +58,7 @@ START_TEST(test_fit_always_holds_the_request)
         uint32_t want = (uint32_t)(2 + rng_below(&r, 320));
         block *b = take_fit(want);
         if (b) {
-            ck_assert_uint_ge(b->size, want);
+            ck_assert_uint_ge(block_size(b), want);
             freelist_push(&fl, b);
         }
     }
@@ -97,10 +97,10 @@ START_TEST(test_replace_in_place_and_across_classes)
     ck_assert_uint_eq(freelist_class(41), cls);
     uint64_t word = fl.words[cls / 64];
     freelist_replace(&fl, b, nb);
-    ck_assert_ptr_eq(block_links_of(c)->next, nb);
-    ck_assert_ptr_eq(block_links_of(nb)->prev, c);
-    ck_assert_ptr_eq(block_links_of(nb)->next, a);
-    ck_assert_ptr_eq(block_links_of(a)->prev, nb);
+    ck_assert_ptr_eq(block_link_next(c), nb);
+    ck_assert_ptr_eq(block_link_prev(nb), c);
+    ck_assert_ptr_eq(block_link_next(nb), a);
+    ck_assert_ptr_eq(block_link_prev(a), nb);
     ck_assert_uint_eq(fl.words[cls / 64], word);
     ck_assert_uint_eq(fl.free_blocks, 3);
     ck_assert_uint_eq(fl.free_bytes, (40 + 40 + 41) * 16);
@@ -120,8 +120,8 @@ START_TEST(test_remove_from_middle)
     freelist_push(&fl, b);
     freelist_push(&fl, c); /* list: c b a */
     freelist_remove(&fl, b);
-    ck_assert_ptr_eq(block_links_of(c)->next, a);
-    ck_assert_ptr_eq(block_links_of(a)->prev, c);
+    ck_assert_ptr_eq(block_link_next(c), a);
+    ck_assert_ptr_eq(block_link_prev(a), c);
     freelist_remove(&fl, c);
     ck_assert_ptr_eq(fl.heads[4], a);
     freelist_remove(&fl, a);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "testutil.h"
 
 static warden_heap *heap;
@@ -106,7 +107,9 @@ END_TEST
 START_TEST(test_overwritten_header)
 {
     char *p = warden_heap_alloc(heap, 64);
-    p[-12] ^= 1; /* one bit of the prev_size field */
+    block h = block_load(block_of_payload(p));
+    h.prev_size_ ^= 1; /* one bit of the prev_size field */
+    block_store(block_of_payload(p), h);
     expect_abort(free_ptr, p, line_for("warden_heap_free", p, "heap corruption (block header overwritten)"));
 }
 END_TEST
@@ -115,7 +118,7 @@ START_TEST(test_overflow_into_next_header)
 {
     char *a = warden_heap_alloc(heap, 64);
     char *b = warden_heap_alloc(heap, 64);
-    memset(a, 'x', 64 + 8); /* 8 bytes into b's header */
+    scribble(a, 'x', 64 + 8); /* 8 bytes into b's header */
     char words[96];
     snprintf(words, sizeof words, "heap corruption (header of block %p overwritten)", (void *)b);
     expect_abort(free_ptr, a, line_for("warden_heap_free", a, words));
@@ -138,7 +141,7 @@ START_TEST(test_overwritten_free_links)
     (void)d;
     warden_heap_free(heap, a);
     warden_heap_free(heap, c); /* a and c on the same list */
-    memset(c, 0x41, 16);       /* use after free: c's next/prev links */
+    scribble(c, 0x41, 16);     /* use after free: c's next/prev links */
     expect_abort(alloc_64, NULL, "heap corruption (free-list links damaged)");
 }
 END_TEST

@@ -29,8 +29,8 @@ START_TEST(test_map_writes_block_and_fence)
     ck_assert(block_is_free(first));
     ck_assert_ptr_eq(block_next(first), fence);
     ck_assert(block_is_sealed(fence));
-    ck_assert_uint_eq(fence->size, 0);
-    ck_assert_uint_eq(fence->prev_size, first->size);
+    ck_assert_uint_eq(block_size(fence), 0);
+    ck_assert_uint_eq(block_prev_size(fence), block_size(first));
     ck_assert(region_is_whole(first, fence));
     ck_assert_ptr_eq(region_of_first(first), r);
     ck_assert_ptr_eq(region_of(block_payload(first)), r);

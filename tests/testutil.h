@@ -8,7 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+
 #include <warden.h>
+
+#include "sanitize.h"
 
 /* Like ck_assert_msg, but silent when it holds: Check records every passing
  * ck_assert in its result stream, which a loop over every byte would flood. */
@@ -37,6 +41,14 @@ void testutil_expect_heap(warden_heap *heap, long regions, long live_blocks, lon
 void testutil_expect_abort(void (*fn)(void *), void *arg, const char *expected, const char *file,
                            int line);
 #define expect_abort(fn, arg, expected) testutil_expect_abort((fn), (arg), (expected), __FILE__, __LINE__)
+
+/* Overwrites n bytes at p on purpose (a test playing the buggy program),
+ * opening them first so ASan/Memcheck builds let the write through. */
+static inline void scribble(void *p, int byte, size_t n)
+{
+    san_meta_open(p, n);
+    memset(p, byte, n);
+}
 
 /* xorshift64*: reproducible streams for stress tests. */
 typedef struct rng {

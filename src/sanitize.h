@@ -1,0 +1,142 @@
+/* sanitize.h — the one place warden talks to Valgrind Memcheck and to
+ * AddressSanitizer / MemorySanitizer. Every state change of heap memory goes
+ * through these macros; each expands to nothing when its tool is absent.
+ *
+ *   Valgrind: compiled in with -DWARDEN_VALGRIND=ON (client requests cost a
+ *             few instructions when the program is not under Valgrind)
+ *   ASan/MSan: on by themselves when warden is built with -fsanitize=address
+ *             or -fsanitize=memory
+ *
+ * The model (see SANITIZERS.md in the team's notes): one mempool per heap and
+ * per bump arena, anchored at the heap/arena object; a chunk is exactly the
+ * bytes asked for; block headers, free-list links, tail padding and free
+ * payloads are NOACCESS/poisoned, opened only for the allocator's own access
+ * to exactly the bytes it touches. */
+#ifndef WARDEN_SANITIZE_H
+#define WARDEN_SANITIZE_H
+
+#include <stddef.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SAN_ASAN 1
+#endif
+#if __has_feature(memory_sanitizer)
+#define SAN_MSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(SAN_ASAN)
+#define SAN_ASAN 1
+#endif
+#ifndef SAN_ASAN
+#define SAN_ASAN 0
+#endif
+#ifndef SAN_MSAN
+#define SAN_MSAN 0
+#endif
+#if defined(WARDEN_VALGRIND) && WARDEN_VALGRIND
+#define SAN_VALGRIND 1
+#else
+#define SAN_VALGRIND 0
+#endif
+
+/* 1 when some tool watches heap memory: quarantine on by default, redzones
+ * between bump objects. */
+#define SAN_ANY (SAN_VALGRIND || SAN_ASAN || SAN_MSAN)
+
+#if SAN_VALGRIND
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#define SAN_VG(x) x
+#else
+#define SAN_VG(x) ((void)0)
+#endif
+
+#if SAN_ASAN
+#include <sanitizer/asan_interface.h>
+#define SAN_ASAN_DO(x) x
+#else
+#define SAN_ASAN_DO(x) ((void)0)
+#endif
+
+#if SAN_MSAN
+#include <sanitizer/msan_interface.h>
+#define SAN_MSAN_DO(x) x
+#else
+#define SAN_MSAN_DO(x) ((void)0)
+#endif
+
+/* ---- pools -------------------------------------------------------------------
+ * redzone: bytes before and after every chunk that are never another chunk's
+ * (Memcheck marks them NOACCESS on alloc and free, and names overruns into
+ * them "N bytes after a block of size S"). */
+#define san_pool_create(pool, redzone) SAN_VG(VALGRIND_CREATE_MEMPOOL((pool), (redzone), 0))
+#define san_pool_destroy(pool) SAN_VG(VALGRIND_DESTROY_MEMPOOL(pool))
+/* Every chunk of the pool dropped at once, as if freed (bump reset). */
+#define san_pool_drop_all(pool) SAN_VG(VALGRIND_MEMPOOL_TRIM((pool), (pool), 0))
+
+/* ---- chunks: what the user holds ---------------------------------------------- */
+
+/* size bytes at p handed out; zeroed: they are defined (calloc). */
+#define san_chunk_alloc(pool, p, size, zeroed)                                                  \
+    do {                                                                                        \
+        SAN_VG(VALGRIND_MEMPOOL_ALLOC((pool), (p), (size)));                                    \
+        SAN_ASAN_DO(ASAN_UNPOISON_MEMORY_REGION((p), (size)));                                  \
+        SAN_MSAN_DO(__msan_allocated_memory((p), (size)));                                      \
+        if (zeroed) {                                                                           \
+            SAN_VG(VALGRIND_MAKE_MEM_DEFINED((p), (size)));                                     \
+            SAN_MSAN_DO(__msan_unpoison((p), (size)));                                          \
+        }                                                                                       \
+    } while (0)
+
+/* The chunk at p, whose block has room bytes, taken back (freed or quarantined). */
+#define san_chunk_free(pool, p, room)                                                           \
+    do {                                                                                        \
+        SAN_VG(VALGRIND_MEMPOOL_FREE((pool), (p)));                                             \
+        SAN_ASAN_DO(ASAN_POISON_MEMORY_REGION((p), (room)));                                    \
+        SAN_MSAN_DO(__msan_poison((p), (room)));                                                \
+    } while (0)
+
+/* The chunk at p resized in place from old to new bytes; room: the larger of
+ * the block's usable bytes before and after. The grown part is undefined,
+ * everything from new to room inaccessible. */
+#define san_chunk_resize(pool, p, old, new, room)                                               \
+    do {                                                                                        \
+        SAN_VG(VALGRIND_MEMPOOL_CHANGE((pool), (p), (p), (new)));                               \
+        if ((new) > (old)) {                                                                    \
+            SAN_VG(VALGRIND_MAKE_MEM_UNDEFINED((char *)(p) + (old), (new) - (old)));            \
+            SAN_ASAN_DO(ASAN_UNPOISON_MEMORY_REGION((p), (new)));                               \
+            SAN_MSAN_DO(__msan_allocated_memory((char *)(p) + (old), (new) - (old)));           \
+        } else {                                                                                \
+            SAN_VG(VALGRIND_MAKE_MEM_NOACCESS((char *)(p) + (new), (room) - (new)));            \
+        }                                                                                       \
+        SAN_ASAN_DO(ASAN_POISON_MEMORY_REGION((char *)(p) + (new), (room) - (new)));            \
+    } while (0)
+
+/* ---- the allocator's own memory -------------------------------------------------- */
+
+/* A fresh mapping whose [p, p + size) only the allocator touches. */
+#define san_area_fence(p, size)                                                                 \
+    do {                                                                                        \
+        SAN_VG(VALGRIND_MAKE_MEM_NOACCESS((p), (size)));                                        \
+        SAN_ASAN_DO(ASAN_POISON_MEMORY_REGION((p), (size)));                                    \
+    } while (0)
+
+/* Before a mapping goes back: ASan keeps shadow across munmap, and a new
+ * mapping at the same address would inherit stale poison. */
+#define san_area_release(p, size) SAN_ASAN_DO(ASAN_UNPOISON_MEMORY_REGION((p), (size)))
+
+/* Opens n bytes of metadata at p for the allocator's own access, and closes
+ * them again. Never nested: each accessor opens and closes what it touches. */
+#define san_meta_open(p, n)                                                                     \
+    do {                                                                                        \
+        SAN_VG(VALGRIND_MAKE_MEM_DEFINED((p), (n)));                                            \
+        SAN_ASAN_DO(ASAN_UNPOISON_MEMORY_REGION((p), (n)));                                     \
+    } while (0)
+#define san_meta_close(p, n)                                                                    \
+    do {                                                                                        \
+        SAN_VG(VALGRIND_MAKE_MEM_NOACCESS((p), (n)));                                           \
+        SAN_ASAN_DO(ASAN_POISON_MEMORY_REGION((p), (n)));                                       \
+    } while (0)
+
+#endif /* WARDEN_SANITIZE_H */
