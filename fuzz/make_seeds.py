@@ -27,8 +27,8 @@ def op(code, slot=0, size=0, align_log=0):
     return bytes([code | (slot << 3), align_log | (rng << 4)]) + struct.pack("<H", raw)
 
 
-def heap_header(buckets=0, first=7, growth=6, region=0, no_lock=False):
-    return bytes([buckets | (0x80 if no_lock else 0), first, growth, region])
+def heap_header(buckets=0, first=7, growth=6, region=0, no_lock=False, quarantine=False):
+    return bytes([buckets | (0x80 if no_lock else 0) | (0x40 if quarantine else 0), first, growth, region])
 
 
 def heap_seeds():
@@ -51,6 +51,8 @@ def heap_seeds():
     s["calloc-reuse"] = h + F(0, 0, 96) + F(4, 0) + F(A["calloc"], 1, 96) + F(A["usable"], 1)
     s["no-lock-mix"] = heap_header(buckets=2, first=3, no_lock=True, region=2) + \
         F(0, 0, 10) + F(0, 1, 2000) + F(3, 0, 3000) + F(A["realloc_slot"], 1, 7) + F(5)
+    s["quarantine"] = heap_header(quarantine=True, growth=0) + b"".join(F(0, i, 500) for i in range(12)) + \
+        b"".join(F(4, i) for i in range(0, 12, 2)) + F(0, 0, 500) + F(A["free_all"])
     rnd = random.Random(1)
     s["random-walk"] = heap_header(buckets=3, region=1) + b"".join(
         F(rnd.randrange(8), rnd.randrange(32), rnd.choice([rnd.randrange(200), rnd.randrange(5000),

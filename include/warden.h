@@ -28,7 +28,8 @@ extern "C" {
 typedef struct warden_heap warden_heap;
 
 /* Flags of warden_heap_config.flags. */
-#define WARDEN_HEAP_NO_LOCK 0x1u /* caller promises single-threaded use */
+#define WARDEN_HEAP_NO_LOCK 0x1u       /* caller promises single-threaded use */
+#define WARDEN_HEAP_NO_QUARANTINE 0x2u /* free blocks at once, even in sanitizer builds */
 
 #define WARDEN_HEAP_MAX_BUCKETS 16 /* most fixed buckets a heap can have */
 
@@ -37,6 +38,9 @@ typedef struct warden_heap_config {
     size_t bucket_count;         /* 0: the defaults {128, 1024, 8192}; at most 16 */
     size_t region_size;          /* least bytes mapped per new region; 0: default (256 KiB) */
     unsigned flags;              /* WARDEN_HEAP_NO_LOCK: caller promises single-threaded use */
+    size_t quarantine_bytes;     /* freed bytes each bucket holds back before reuse (FIFO);
+                                    0: the build's default (none; 4 MiB in memcheck-aware
+                                    and ASan/MSan builds) */
 } warden_heap_config;
 
 typedef struct warden_heap_stats {
@@ -44,6 +48,7 @@ typedef struct warden_heap_stats {
     size_t regions;                 /* regions mapped right now */
     size_t live_blocks, live_bytes; /* allocated blocks and their usable bytes */
     size_t free_blocks, free_bytes; /* free blocks and their bytes (headers included) */
+    size_t quarantine_blocks, quarantine_bytes; /* freed blocks held back, and their usable bytes */
 } warden_heap_stats;
 
 /* NULL config: defaults; a bad config gives NULL with errno EINVAL. */
@@ -61,7 +66,8 @@ WARDEN_API void *warden_heap_alloc_aligned(warden_heap *heap, size_t size, size_
 WARDEN_API void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size);
 /* NULL: no-op. A double free, a foreign pointer or a damaged header aborts. */
 WARDEN_API void warden_heap_free(warden_heap *heap, void *ptr);
-/* Bytes usable at ptr (at least the size asked for). */
+/* Bytes usable at ptr: at least the size asked for; exactly that in
+ * memcheck-aware and ASan/MSan builds, where the rest is poisoned. */
 WARDEN_API size_t warden_heap_usable_size(warden_heap *heap, const void *ptr);
 /* 0 when every invariant holds; otherwise non-zero and, when why is not NULL,
  * one line naming the first broken invariant and its address. */

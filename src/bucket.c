@@ -9,10 +9,10 @@
 #include "report.h"
 
 void bucket_init(bucket *b, const void *heap, unsigned index, size_t limit, size_t region_size,
-                 int locked)
+                 int locked, size_t quarantine_limit)
 {
     *b = (bucket){.locked = locked, .index = index, .heap = heap, .limit = limit,
-                  .region_size = region_size};
+                  .region_size = region_size, .quarantine_limit = quarantine_limit};
     platform_lock_init(&b->lock);
 }
 
@@ -73,11 +73,13 @@ static inline block *next_proved(const block *blk, const void *ptr, const bucket
     return next;
 }
 
-/* The block before blk (block_prev_size(blk) != 0), proved the same way. */
-static inline block *prev_proved(const block *blk, const void *ptr, const bucket_site *site)
+/* The block before blk (its prev_size != 0) in region r, proved the same
+ * way; a tag pointing before the region's first block is damage too (and
+ * is never read through). */
+static inline block *prev_proved(const region *r, const block *blk, const void *ptr, const bucket_site *site)
 {
     block *prev = block_prev(blk);
-    if (!block_is_sealed(prev) || block_size(prev) != block_prev_size(blk))
+    if (prev < region_first(r) || !block_is_sealed(prev) || block_size(prev) != block_prev_size(blk))
         report_bad_header(blk, ptr, site);
     return prev;
 }
@@ -161,14 +163,15 @@ static block *block_split_front(bucket *b, block *blk, block *next, uint32_t fro
 /* ---- allocation --------------------------------------------------------- */
 
 /* Hands out listed (or, when listed is 0, unlisted) free blk as a block of
- * g granules; a rest large enough becomes a free block in blk's place. */
-static void block_hand_out(bucket *b, block *blk, block *next, uint32_t g, int listed)
+ * g granules for a request of size bytes; a rest large enough becomes a
+ * free block in blk's place. */
+static void block_hand_out(bucket *b, block *blk, block *next, uint32_t g, int listed, size_t size)
 {
     uint32_t rest = block_size(blk) - g;
     if (rest < BLOCK_MIN_GRANULES) {
         if (listed)
             freelist_remove(&b->free, blk);
-        block_set_flags(blk, 0);
+        block_set_flags(blk, block_live_flags(block_usable(blk), size));
         return;
     }
     block *tail = (block *)((char *)blk + ((size_t)g << GRANULE_SHIFT));
@@ -178,11 +181,12 @@ static void block_hand_out(bucket *b, block *blk, block *next, uint32_t g, int l
         freelist_replace(&b->free, blk, tail); /* reads blk's old size: before the rewrite */
     else
         freelist_push(&b->free, tail);
-    block_write(blk, g, block_prev_size(blk), 0);
+    block_write(blk, g, block_prev_size(blk), block_live_flags(((size_t)g << GRANULE_SHIFT) - BLOCK_HEADER, size));
 }
 
-void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *site)
+void *bucket_alloc(bucket *b, size_t size, size_t alignment, const bucket_site *site)
 {
+    uint32_t g = block_granules_for(size);
     uint64_t want = g;
     if (alignment > GRANULE) /* room to slide the payload to the boundary, front rest >= min */
         want += (alignment >> GRANULE_SHIFT) + 1;
@@ -208,9 +212,10 @@ void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *s
             blk = block_split_front(b, blk, next, (uint32_t)((aligned - payload) >> GRANULE_SHIFT));
         }
     }
-    block_hand_out(b, blk, next, g, listed);
+    block_hand_out(b, blk, next, g, listed, size);
     b->live_blocks++;
     b->live_bytes += block_usable(blk);
+    san_chunk_alloc(b->heap, block_payload(blk), size, 0);
     return block_payload(blk);
 }
 
@@ -232,24 +237,23 @@ block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site 
             report_damage(r, ptr, site);
         report_fatal(site->op, ptr, "%s (not the start of a block)", site->foreign);
     }
-    if (block_is_free(blk))
+    if (block_flags(blk) & BLOCK_STATE) /* free, or freed and held in quarantine */
         report_fatal(site->op, ptr, "%s", site->freed);
     return blk;
 }
 
 /* ---- free --------------------------------------------------------------- */
 
-/* free: mark, merge previous, merge next, insert (or return the region). */
-void bucket_free(bucket *b, block *blk, const bucket_site *site)
+/* Gives blk (live or quarantined) back for reuse: merge previous, merge
+ * next, insert, or return the region it empties. */
+static void bucket_release(bucket *b, region *r, block *blk, const bucket_site *site)
 {
     const void *ptr = block_payload(blk);
-    b->live_blocks--;
-    b->live_bytes -= block_usable(blk);
     block *next = next_proved(blk, ptr, site);
     block *start = blk;
     uint32_t size = block_size(blk);
     if (block_prev_size(blk)) {
-        block *prev = prev_proved(blk, ptr, site);
+        block *prev = prev_proved(r, blk, ptr, site);
         if (block_is_free(prev) && !FAULT(coalesce_prev)) {
             freelist_remove(&b->free, prev);
             /* blk's header goes stale inside prev: mark it, so a second free
@@ -283,11 +287,51 @@ void bucket_free(bucket *b, block *blk, const bucket_site *site)
         freelist_push(&b->free, start);
 }
 
+/* Holds blk back from reuse, oldest first out, so that a use after free
+ * still touches freed (poisoned) memory when it happens. */
+static void bucket_quarantine(bucket *b, block *blk, const bucket_site *site)
+{
+    size_t usable = block_usable(blk);
+    block_set_flags(blk, BLOCK_QUARANTINED);
+    block_links_store(blk, (block_links){NULL, NULL});
+    if (b->quarantine_tail)
+        block_link_set_next(b->quarantine_tail, blk);
+    else
+        b->quarantine_head = blk;
+    b->quarantine_tail = blk;
+    b->quarantine_blocks++;
+    b->quarantine_bytes += usable;
+    while (b->quarantine_bytes > b->quarantine_limit) {
+        block *oldest = b->quarantine_head;
+        prove(oldest, block_payload(oldest), site);
+        b->quarantine_head = block_link_next(oldest);
+        if (!b->quarantine_head)
+            b->quarantine_tail = NULL;
+        b->quarantine_blocks--;
+        b->quarantine_bytes -= block_usable(oldest);
+        bucket_release(b, region_of(oldest), oldest, site);
+    }
+}
+
+void bucket_free(bucket *b, region *r, block *blk, const bucket_site *site)
+{
+    b->live_blocks--;
+    b->live_bytes -= block_usable(blk);
+    if (!FAULT(skip_poison))
+        san_chunk_free(b->heap, block_payload(blk), block_usable(blk));
+    if (b->quarantine_limit)
+        bucket_quarantine(b, blk, site);
+    else
+        bucket_release(b, r, blk, site);
+}
+
 /* ---- in-place resize ------------------------------------------------------ */
 
-int bucket_resize(bucket *b, block *blk, uint32_t g, const bucket_site *site)
+int bucket_resize(bucket *b, block *blk, size_t size, const bucket_site *site)
 {
     const void *ptr = block_payload(blk);
+    uint32_t g = block_granules_for(size);
+    size_t old_usable = block_usable(blk), old_requested = block_requested(blk);
     block *next = next_proved(blk, ptr, site);
     if (g > block_size(blk)) {
         /* Grow: only into a free next block that makes up the difference. */
@@ -297,15 +341,16 @@ int bucket_resize(bucket *b, block *blk, uint32_t g, const bucket_site *site)
             freelist_remove(&b->free, next);
         block *after = block_next(next);
         prove(after, ptr, site);
-        b->live_bytes -= block_usable(blk);
         block_set_size(blk, block_size(blk) + block_size(next));
         block_set_prev_size(after, block_size(blk));
         next = after;
-    } else {
-        b->live_bytes -= block_usable(blk);
     }
     /* Shrink, or give back what the grow took beyond g. */
     block_split_tail(b, blk, next, g, site);
-    b->live_bytes += block_usable(blk);
+    size_t usable = block_usable(blk);
+    block_set_flags(blk, block_live_flags(usable, size));
+    b->live_bytes += usable;
+    b->live_bytes -= old_usable;
+    san_chunk_resize(b->heap, block_payload(blk), old_requested, size, usable > old_usable ? usable : old_usable);
     return 1;
 }

@@ -30,6 +30,8 @@ typedef struct bucket_site {
  *   region_count, mapped_bytes == count and bytes of that list
  *   empty_regions == regions whose one block is free, <= BUCKET_EMPTY_RESERVE
  *   live_blocks, live_bytes == allocated blocks and their usable bytes
+ *   quarantine list == the blocks marked QUARANTINED, oldest first;
+ *     quarantine_bytes <= quarantine_limit
  */
 typedef struct bucket {
     platform_lock lock;     /* held around every operation, unless !locked */
@@ -44,11 +46,16 @@ typedef struct bucket {
     size_t empty_regions;   /* regions kept mapped although all free */
     size_t live_blocks;     /* allocated blocks */
     size_t live_bytes;      /* their usable bytes */
+    size_t quarantine_limit; /* most usable bytes held in quarantine; 0: none */
+    block *quarantine_head;  /* oldest quarantined block (FIFO through its first link), or NULL */
+    block *quarantine_tail;  /* newest, or NULL */
+    size_t quarantine_blocks; /* blocks held */
+    size_t quarantine_bytes;  /* their usable bytes */
     freelist free;          /* the free blocks of all regions */
 } bucket;
 
 void bucket_init(bucket *b, const void *heap, unsigned index, size_t limit, size_t region_size,
-                 int locked);
+                 int locked, size_t quarantine_limit);
 /* Unmaps every region; the bucket is empty afterwards. */
 void bucket_release_all(bucket *b);
 
@@ -64,15 +71,17 @@ static inline void bucket_unlock(bucket *b)
         platform_lock_release(&b->lock);
 }
 
-/* A block of g granules whose payload is aligned to alignment (a power of
- * two); NULL when the OS refuses memory. */
-void *bucket_alloc(bucket *b, uint32_t g, size_t alignment, const bucket_site *site);
+/* A block for size bytes (block_granules_for(size) != 0) whose payload is
+ * aligned to alignment (a power of two); NULL when the OS refuses memory. */
+void *bucket_alloc(bucket *b, size_t size, size_t alignment, const bucket_site *site);
 /* The live block whose payload is ptr, a pointer inside region r of this
  * bucket; aborts with site's words when ptr is not one. */
 block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site *site);
-/* Frees a live block: merges it with free neighbours, returns an emptied region. */
-void bucket_free(bucket *b, block *blk, const bucket_site *site);
-/* Makes blk g granules without moving it: 1 on success, 0 when it cannot grow. */
-int bucket_resize(bucket *b, block *blk, uint32_t g, const bucket_site *site);
+/* Frees a live block of region r: into the quarantine when the bucket keeps one (its
+ * oldest blocks leave it), else merged with free neighbours at once; a
+ * region it empties goes back to the OS. */
+void bucket_free(bucket *b, region *r, block *blk, const bucket_site *site);
+/* Makes blk hold size bytes without moving it: 1 on success, 0 when it cannot grow. */
+int bucket_resize(bucket *b, block *blk, size_t size, const bucket_site *site);
 
 #endif /* WARDEN_BUCKET_H */

@@ -19,7 +19,9 @@ void bump_verify(const warden_bump *bump, const char *op)
 /* The bin of a request, or -1 when the bump pointer serves it. */
 static int bin_of(size_t size, size_t alignment)
 {
-    size_t need = size > alignment ? size : alignment;
+    if (size > BUMP_MAX_SLOT) /* before adding the redzone: no wrap-around */
+        return -1;
+    size_t need = size + BUMP_REDZONE > alignment ? size + BUMP_REDZONE : alignment;
     if (need > BUMP_MAX_SLOT)
         return -1;
     return need <= 16 ? 0 : need <= 32 ? 1 : need <= 64 ? 2 : 3;
@@ -51,6 +53,8 @@ static bump_chunk *chunk_map(warden_bump *owner, size_t size, uint32_t kind)
     c->size = size;
     c->start = c->top = (char *)c + BUMP_CHUNK_HEADER;
     c->end = (char *)c + size;
+    san_area_fence(c->start, (size_t)(c->end - c->start));
+    san_root_add(c, size);
     return c;
 }
 
@@ -58,6 +62,8 @@ static void chunk_unmap(bump_chunk *c)
 {
     size_t size = c->size;
     pagemap_clear(c, size);
+    san_root_remove(c, size);
+    san_area_release(c, size);
     platform_unmap(c, size);
 }
 
@@ -99,10 +105,12 @@ warden_bump *warden_bump_create(void)
         return NULL;
     }
     warden_bump *bump = (warden_bump *)first->start;
+    san_meta_open(bump, sizeof *bump); /* the arena's own bytes are never fenced */
     *bump = (warden_bump){.large = first, .large_current = first};
     first->arena = bump;
     first->start = first->top = (char *)bump + ((sizeof *bump + 15) & ~(size_t)15);
     bump->seal = bump_seal_of(bump);
+    san_pool_create(bump, BUMP_REDZONE);
     return bump;
 }
 
@@ -111,6 +119,7 @@ void warden_bump_destroy(warden_bump *bump)
     if (!bump)
         return;
     bump_verify(bump, "warden_bump_destroy");
+    san_pool_destroy(bump);
     for (int k = 0; k < BUMP_BINS; k++)
         for (bump_chunk *c = bump->bins[k].chunks, *next; c; c = next) {
             next = c->next;
@@ -129,18 +138,22 @@ void warden_bump_reset(warden_bump *bump)
 {
     bump_verify(bump, "warden_bump_reset");
     spinlock_acquire(&bump->lock);
+    san_pool_drop_all(bump);
     for (int k = 0; k < BUMP_BINS; k++) {
         bump_bin *bin = &bump->bins[k];
         for (bump_chunk *c = bin->chunks; c; c = c->next) {
             c->top = c->start;
             memset(c->used, 0, sizeof c->used);
+            san_area_fence(c->start, (size_t)(c->end - c->start));
         }
         bin->current = bin->chunks;
         bin->free = NULL;
         bin->live = bin->free_count = 0;
     }
-    for (bump_chunk *c = bump->large; c; c = c->next)
+    for (bump_chunk *c = bump->large; c; c = c->next) {
         c->top = c->start;
+        san_area_fence(c->start, (size_t)(c->end - c->start));
+    }
     bump->large_current = bump->large;
     bump->last = NULL;
     spinlock_release(&bump->lock);
@@ -157,7 +170,7 @@ static void *bin_alloc(warden_bump *bump, int k)
     if (slot) {
         /* The link was checked when the slot was freed; a write since then
          * (use after free) decodes to a pointer that is not a slot here. */
-        char *next = bump_link_code(slot, *(void **)slot);
+        char *next = bump_link_load(slot);
         c = pagemap_lookup(next);
         if (next && (!c || c->arena != bump || c->kind != (uint32_t)k))
             report_fatal("warden_bump_alloc", slot, "heap corruption (free slot overwritten after free)");
@@ -190,16 +203,16 @@ static void *bump_alloc_large(warden_bump *bump, size_t size, size_t alignment)
     bump_chunk *last = NULL;
     for (bump_chunk *c = bump->large_current;; last = c, c = c->next) {
         if (!c) {
-            size_t need = BUMP_CHUNK_HEADER + size + alignment;
+            size_t need = BUMP_CHUNK_HEADER + size + BUMP_REDZONE + alignment;
             c = chunk_add(bump, &bump->large, last, need > BUMP_LARGE_CHUNK ? need : BUMP_LARGE_CHUNK,
                           BUMP_KIND_LARGE);
             if (!c)
                 return NULL;
         }
         uintptr_t p = ((uintptr_t)c->top + alignment - 1) & ~(uintptr_t)(alignment - 1);
-        if (p >= (uintptr_t)c->top && p <= (uintptr_t)c->end && (uintptr_t)c->end - p >= size) {
+        if (p >= (uintptr_t)c->top && p <= (uintptr_t)c->end && (uintptr_t)c->end - p >= size + BUMP_REDZONE) {
             bump->large_current = c;
-            c->top = (char *)p + size;
+            c->top = (char *)p + size + BUMP_REDZONE;
             bump->last = (void *)p;
             return (void *)p;
         }
@@ -217,6 +230,8 @@ static void *bump_alloc(warden_bump *bump, size_t size, size_t alignment, const 
     spinlock_acquire(&bump->lock);
     void *p = k >= 0 ? bin_alloc(bump, k)
                      : bump_alloc_large(bump, size ? size : 1, alignment < 16 ? 16 : alignment);
+    if (p)
+        san_chunk_alloc(bump, p, size, 0);
     spinlock_release(&bump->lock);
     if (!p)
         errno = ENOMEM;
@@ -274,7 +289,7 @@ static void bin_free(warden_bump *bump, bump_chunk *c, char *slot)
 {
     bump_bin *bin = &bump->bins[c->kind];
     chunk_mark(c, slot, 0);
-    *(void **)slot = bump_link_code(slot, bin->free);
+    bump_link_store(slot, bin->free);
     bin->free = slot;
     bin->free_count++;
     bin->live--;
@@ -289,6 +304,8 @@ void warden_bump_free(warden_bump *bump, void *ptr, size_t size, size_t alignmen
         report_fatal("warden_bump_free", ptr, "invalid free (alignment %zu is not a power of two)", alignment);
     spinlock_acquire(&bump->lock);
     bump_chunk *c = bump_prove(bump, ptr, size, alignment, "warden_bump_free");
+    if (!FAULT(skip_poison))
+        san_chunk_free(bump, ptr, c->kind == BUMP_KIND_LARGE ? size + BUMP_REDZONE : c->slot_size);
     if (c->kind != BUMP_KIND_LARGE)
         bin_free(bump, c, ptr);
     spinlock_release(&bump->lock);
@@ -318,11 +335,16 @@ void *warden_bump_realloc(warden_bump *bump, void *ptr, size_t old_size, size_t 
     spinlock_acquire(&bump->lock);
     bump_chunk *c = bump_prove(bump, ptr, old_size, alignment, op);
     int in_place = from >= 0 && from == to;
-    if (from < 0 && to < 0 && ptr == bump->last && c == bump->large_current &&
-        new_size <= (size_t)(c->end - (char *)ptr)) {
-        c->top = (char *)ptr + (new_size ? new_size : 1);
+    size_t room = in_place ? c->slot_size : 0;
+    if (from < 0 && to < 0 && ptr == bump->last && c == bump->large_current && new_size < SIZE_MAX / 4 &&
+        new_size + BUMP_REDZONE <= (size_t)(c->end - (char *)ptr)) {
+        c->top = (char *)ptr + (new_size ? new_size : 1) + BUMP_REDZONE;
+        room = (old_size > new_size ? old_size : new_size) + BUMP_REDZONE;
         in_place = 1;
     }
+    if (in_place)
+        san_chunk_resize(bump, ptr, old_size, new_size, room);
+    (void)room; /* read by the sanitizer hooks only */
     spinlock_release(&bump->lock);
     if (in_place)
         return ptr;

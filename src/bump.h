@@ -9,6 +9,7 @@
 
 #include "integrity.h"
 #include "platform.h"
+#include "sanitize.h"
 #include "spinlock.h"
 #include "warden.h"
 
@@ -17,6 +18,10 @@
 #define BUMP_KIND_LARGE 0xffu              /* chunk kind of bump space */
 #define BUMP_LARGE_CHUNK ((size_t)256 << 10) /* least bytes of a new bump chunk */
 #define BUMP_BITMAP_WORDS 64               /* 4096 slots: a 64 KiB chunk of 16-byte slots */
+/* Where a tool watches, every object is followed by this many bytes no
+ * other object holds (a request takes the bin of size + redzone), so an
+ * overrun lands in poison and Memcheck can name it "N bytes after a block". */
+#define BUMP_REDZONE ((size_t)(SAN_ANY ? 16 : 0))
 
 /*
  * A chunk: one mapping of the platform, chunk-aligned, registered in the
@@ -91,6 +96,22 @@ void bump_verify(const warden_bump *bump, const char *op);
 static inline void *bump_link_code(const void *at, const void *next)
 {
     return (void *)((uintptr_t)next ^ (uintptr_t)at ^ (uintptr_t)integrity_secret());
+}
+
+/* The next free slot after free slot at, as its stored link says. */
+static inline void *bump_link_load(const void *at)
+{
+    san_meta_open(at, sizeof(void *));
+    void *code = *(void *const *)at;
+    san_meta_close(at, sizeof(void *));
+    return bump_link_code(at, code);
+}
+
+static inline void bump_link_store(void *at, const void *next)
+{
+    san_meta_open(at, sizeof(void *));
+    *(void **)at = bump_link_code(at, next);
+    san_meta_close(at, sizeof(void *));
 }
 
 #endif /* WARDEN_BUMP_INTERNAL_H */

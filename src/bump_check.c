@@ -96,7 +96,7 @@ static void unmark_nodes(const warden_bump *bump, int k, size_t marked)
         bump_chunk *c = pagemap_lookup(slot);
         size_t i = (size_t)(slot - c->start) / size;
         c->used[i / 64] &= ~((uint64_t)1 << (i % 64));
-        slot = bump_link_code(slot, *(void **)slot);
+        slot = bump_link_load(slot);
     }
 }
 
@@ -116,7 +116,7 @@ static int check_bin(bump_checker *ck, const warden_bump *bump, int k)
         return bump_fail(ck, "bin %zu: %zu live slots counted, the bitmaps hold %zu", slot, bin->live, live);
     int rc = 0;
     size_t marked = 0;
-    for (char *node = bin->free; node && !rc; node = bump_link_code(node, *(void **)node)) {
+    for (char *node = bin->free; node && !rc; node = bump_link_load(node)) {
         if (!check_node(ck, bump, node, k, &rc))
             break;
         marked++;

@@ -93,6 +93,7 @@ static void unmark_lists(checker *c)
 
 typedef struct tally {
     size_t free_blocks, free_bytes, live_blocks, live_bytes, empty_regions;
+    size_t quarantine_blocks, quarantine_bytes;
 } tally;
 
 static int check_blocks(checker *c, const region *r, tally *t)
@@ -119,6 +120,9 @@ static int check_blocks(checker *c, const region *r, tally *t)
             t->free_blocks++;
             t->free_bytes += block_bytes(x);
             t->empty_regions += block_prev_size(x) == 0 && block_next(x) == fence;
+        } else if (block_is_quarantined(x)) {
+            t->quarantine_blocks++;
+            t->quarantine_bytes += block_usable(x);
         } else {
             t->live_blocks++;
             t->live_bytes += block_usable(x);
@@ -167,6 +171,31 @@ static int check_totals(checker *c, const tally *t, size_t regions, size_t mappe
     return 0;
 }
 
+/* The quarantine: a FIFO of quarantined blocks of this bucket, no cycle,
+ * ending at its tail, as many as the walk of the regions found. */
+static int check_quarantine(checker *c, const tally *t)
+{
+    const bucket *b = c->b;
+    size_t n = 0, bytes = 0;
+    const block *last = NULL;
+    for (block *q = b->quarantine_head; q; last = q, q = block_link_next(q)) {
+        if (!is_in_bucket(c, q) || !block_is_sealed(q) || !block_is_quarantined(q))
+            return fail(c, "quarantine node %p is not a quarantined block of this bucket", (void *)q);
+        if (++n > b->quarantine_blocks)
+            return fail(c, "quarantine holds more than its %zu blocks (cycle?)", b->quarantine_blocks);
+        bytes += block_usable(q);
+    }
+    if (last != b->quarantine_tail)
+        return fail(c, "quarantine tail %p, the list ends at %p", (void *)b->quarantine_tail, (void *)last);
+    if (n != b->quarantine_blocks || bytes != b->quarantine_bytes || n != t->quarantine_blocks ||
+        bytes != t->quarantine_bytes)
+        return fail(c, "quarantine counts %zu blocks / %zu bytes, the list %zu / %zu, the regions %zu / %zu",
+                    b->quarantine_blocks, b->quarantine_bytes, n, bytes, t->quarantine_blocks, t->quarantine_bytes);
+    if (bytes > b->quarantine_limit)
+        return fail(c, "quarantine holds %zu bytes, over its limit of %zu", bytes, b->quarantine_limit);
+    return 0;
+}
+
 static int check_bucket(checker *c)
 {
     int rc = check_lists(c);
@@ -180,6 +209,8 @@ static int check_bucket(checker *c)
     }
     if (!rc)
         rc = check_totals(c, &t, regions, mapped);
+    if (!rc)
+        rc = check_quarantine(c, &t);
     unmark_lists(c);
     return rc;
 }

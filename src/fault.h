@@ -12,6 +12,7 @@
 #define FAULT_split_overrun 4    /* a split leaves the rest one granule too large */
 #define FAULT_grow_overlap 5     /* in-place grow takes a next block that is not free */
 #define FAULT_bump_double_slot 6 /* a bump bin slot is handed out twice */
+#define FAULT_skip_poison 7      /* freed blocks stay addressable to Valgrind/ASan */
 
 #ifndef WARDEN_FAULT_ID
 #define WARDEN_FAULT_ID FAULT_none

@@ -9,6 +9,14 @@
 #include "compiler.h"
 #include "platform.h"
 #include "report.h"
+#include "sanitize.h"
+
+/* Quarantine per bucket when the config says 0: none in plain builds, so
+ * freed memory is reused at once; 4 MiB where a tool watches the heap. */
+#define HEAP_DEFAULT_QUARANTINE (SAN_ANY ? (size_t)4 << 20 : 0)
+/* Bytes before and after every chunk that no other chunk ever holds: the
+ * chunk's own header before it, the next block's header after it. */
+#define HEAP_REDZONE BLOCK_HEADER
 
 static const size_t default_limits[] = {128, 1024, 8192};
 
@@ -29,7 +37,7 @@ void heap_verify(const warden_heap *heap, const char *op)
 
 static int config_is_valid(const warden_heap_config *c)
 {
-    if (c->flags & ~WARDEN_HEAP_NO_LOCK)
+    if (c->flags & ~(WARDEN_HEAP_NO_LOCK | WARDEN_HEAP_NO_QUARANTINE))
         return 0;
     if (c->bucket_count > WARDEN_HEAP_MAX_BUCKETS || (c->bucket_count && !c->bucket_limits))
         return 0;
@@ -58,6 +66,10 @@ warden_heap *warden_heap_create(const warden_heap_config *config)
     }
     if (c.region_size == 0)
         c.region_size = HEAP_DEFAULT_REGION_SIZE;
+    if (c.quarantine_bytes == 0)
+        c.quarantine_bytes = HEAP_DEFAULT_QUARANTINE;
+    if (c.flags & WARDEN_HEAP_NO_QUARANTINE)
+        c.quarantine_bytes = 0;
     integrity_init();
 
     size_t bytes = sizeof(warden_heap) + (c.bucket_count + 1) * sizeof(bucket);
@@ -75,9 +87,10 @@ warden_heap *warden_heap_create(const warden_heap_config *config)
         size_t limit = i < c.bucket_count ? c.bucket_limits[i] : SIZE_MAX;
         if (i < c.bucket_count)
             heap->limits[i] = limit;
-        bucket_init(&heap->buckets[i], heap, (unsigned)i, limit, c.region_size, locked);
+        bucket_init(&heap->buckets[i], heap, (unsigned)i, limit, c.region_size, locked, c.quarantine_bytes);
     }
     heap->seal = heap_seal_of(heap);
+    san_pool_create(heap, HEAP_REDZONE);
     return heap;
 }
 
@@ -86,6 +99,7 @@ void warden_heap_destroy(warden_heap *heap)
     if (!heap)
         return;
     heap_verify(heap, "warden_heap_destroy");
+    san_pool_destroy(heap); /* before the anchor can be reused */
     for (size_t i = 0; i <= heap->bucket_count; i++)
         bucket_release_all(&heap->buckets[i]);
     heap->seal = 0;
@@ -105,14 +119,13 @@ static bucket *bucket_for(warden_heap *heap, size_t size)
 static void *heap_alloc(warden_heap *heap, size_t size, size_t alignment, const char *op)
 {
     heap_verify(heap, op);
-    uint32_t g = block_granules_for(size);
-    if (g == 0) {
+    if (block_granules_for(size) == 0) {
         errno = ENOMEM;
         return NULL;
     }
     bucket *b = bucket_for(heap, size);
     bucket_lock(b);
-    void *p = bucket_alloc(b, g, alignment, &alloc_site);
+    void *p = bucket_alloc(b, size, alignment, &alloc_site);
     bucket_unlock(b);
     if (!p)
         errno = ENOMEM;
@@ -170,7 +183,7 @@ static void heap_free_in(warden_heap *heap, void *ptr, const bucket_site *site)
     region *r = heap_region_of(heap, ptr, site);
     bucket *b = r->owner;
     bucket_lock(b);
-    bucket_free(b, bucket_block_of(b, r, ptr, site), site);
+    bucket_free(b, r, bucket_block_of(b, r, ptr, site), site);
     bucket_unlock(b);
 }
 
@@ -190,7 +203,9 @@ size_t warden_heap_usable_size(warden_heap *heap, const void *ptr)
     region *r = heap_region_of(heap, ptr, &usable_site);
     bucket *b = r->owner;
     bucket_lock(b);
-    size_t usable = block_usable(bucket_block_of(b, r, ptr, &usable_site));
+    block *blk = bucket_block_of(b, r, ptr, &usable_site);
+    /* Where a tool watches, the bytes past the request are poisoned. */
+    size_t usable = SAN_ANY ? block_requested(blk) : block_usable(blk);
     bucket_unlock(b);
     return usable;
 }
@@ -210,17 +225,16 @@ void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size)
     heap_verify(heap, realloc_site.op);
     region *r = heap_region_of(heap, ptr, &realloc_site);
     bucket *from = r->owner;
-    uint32_t g = block_granules_for(size);
     bucket_lock(from);
     block *blk = bucket_block_of(from, r, ptr, &realloc_site);
-    size_t old_usable = block_usable(blk);
-    if (g == 0) {
+    size_t old_size = block_requested(blk); /* what the user can read: the rest may be poisoned */
+    if (block_granules_for(size) == 0) {
         bucket_unlock(from);
         errno = ENOMEM;
         return NULL;
     }
     bucket *to = bucket_for(heap, size);
-    int in_place = to == from && bucket_resize(from, blk, g, &realloc_site);
+    int in_place = to == from && bucket_resize(from, blk, size, &realloc_site);
     bucket_unlock(from);
     if (in_place)
         return ptr;
@@ -228,7 +242,7 @@ void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size)
     void *fresh = heap_alloc(heap, size, 0, realloc_site.op);
     if (!fresh)
         return NULL;
-    memcpy(fresh, ptr, old_usable < size ? old_usable : size);
+    memcpy(fresh, ptr, old_size < size ? old_size : size);
     heap_free_in(heap, ptr, &realloc_site);
     return fresh;
 }
@@ -248,6 +262,8 @@ void warden_heap_get_stats(warden_heap *heap, warden_heap_stats *stats)
         stats->live_bytes += b->live_bytes;
         stats->free_blocks += b->free.free_blocks;
         stats->free_bytes += b->free.free_bytes;
+        stats->quarantine_blocks += b->quarantine_blocks;
+        stats->quarantine_bytes += b->quarantine_bytes;
         bucket_unlock(b);
     }
 }

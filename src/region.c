@@ -3,6 +3,7 @@
 
 #include "pagemap.h"
 #include "platform.h"
+#include "sanitize.h"
 
 size_t region_size_for(uint32_t g, size_t least_bytes)
 {
@@ -30,6 +31,9 @@ region *region_map(struct bucket *owner, size_t size)
     r->owner = owner;
     r->size = size;
     r->seal = region_seal_of(r);
+    /* Blocks are the allocator's until handed out; the header stays open. */
+    san_area_fence(region_first(r), size - REGION_HEADER);
+    san_root_add(r, size);
     uint32_t g = (uint32_t)((size - REGION_HEADER - BLOCK_HEADER) >> GRANULE_SHIFT);
     block_write(region_first(r), g, 0, BLOCK_FREE);
     block_write(region_fence(r), 0, g, 0);
@@ -40,6 +44,8 @@ void region_unmap(region *r)
 {
     size_t size = r->size;
     pagemap_clear(r, size);
+    san_root_remove(r, size);
+    san_area_release(r, size);
     platform_unmap(r, size);
 }
 

@@ -54,6 +54,7 @@
 
 #if SAN_ASAN
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #define SAN_ASAN_DO(x) x
 #else
 #define SAN_ASAN_DO(x) ((void)0)
@@ -125,6 +126,11 @@
 /* Before a mapping goes back: ASan keeps shadow across munmap, and a new
  * mapping at the same address would inherit stale poison. */
 #define san_area_release(p, size) SAN_ASAN_DO(ASAN_UNPOISON_MEMORY_REGION((p), (size)))
+
+/* LeakSanitizer does not scan mappings: a region or chunk is registered as
+ * a root so a malloc'd object kept only in warden memory is not a leak. */
+#define san_root_add(p, size) SAN_ASAN_DO(__lsan_register_root_region((p), (size)))
+#define san_root_remove(p, size) SAN_ASAN_DO(__lsan_unregister_root_region((p), (size)))
 
 /* Opens n bytes of metadata at p for the allocator's own access, and closes
  * them again. Never nested: each accessor opens and closes what it touches. */

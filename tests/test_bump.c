@@ -11,6 +11,19 @@
 
 static warden_bump *arena;
 
+/* The slot a request of size bytes (alignment <= 16) gets, or 0 when the
+ * bump pointer serves it: sanitizer builds add BUMP_REDZONE first. */
+static size_t slot_for(size_t size)
+{
+    size_t need = size + BUMP_REDZONE;
+    return need <= 16 ? 16 : need <= 32 ? 32 : need <= 64 ? 64 : need <= 128 ? 128 : 0;
+}
+
+static size_t up16(size_t x)
+{
+    return (x + 15) & ~(size_t)15;
+}
+
 static void setup(void)
 {
     arena = warden_bump_create();
@@ -40,20 +53,22 @@ static warden_bump_stats stats(void)
 START_TEST(test_bins_align_and_separate)
 {
     static const size_t sizes[] = {0, 1, 15, 16, 17, 31, 32, 33, 64, 65, 100, 128};
-    static const size_t slot[] = {16, 16, 16, 16, 32, 32, 32, 64, 64, 128, 128, 128};
     char *p[12];
+    size_t in_bins = 0;
     for (int i = 0; i < 12; i++) {
+        size_t slot = slot_for(sizes[i]);
         p[i] = warden_bump_alloc(arena, sizes[i], 1);
         ck_assert_ptr_nonnull(p[i]);
-        ck_assert_msg((uintptr_t)p[i] % slot[i] == 0, "size %zu: %p not on a %zu-byte slot", sizes[i],
-                      (void *)p[i], slot[i]);
+        ck_assert_msg((uintptr_t)p[i] % (slot ? slot : 16) == 0, "size %zu: %p not on a %zu-byte slot",
+                      sizes[i], (void *)p[i], slot);
         memset(p[i], i, sizes[i]);
+        in_bins += slot != 0;
     }
     for (int i = 0; i < 12; i++)
         for (size_t j = 0; j < sizes[i]; j++)
             ck_assert_int_eq(p[i][j], i);
-    ck_assert_uint_eq(stats().small_live, 12);
-    ck_assert_uint_eq(stats().bump_used, 0);
+    ck_assert_uint_eq(stats().small_live, in_bins);
+    ck_assert_uint_eq(in_bins, BUMP_REDZONE ? 11 : 12);
     /* an alignment picks the bin too: 8 bytes at 64 lives in the 64-byte bin */
     char *a = warden_bump_alloc(arena, 8, 64);
     ck_assert_uint_eq((uintptr_t)a % 64, 0);
@@ -86,8 +101,11 @@ START_TEST(test_bins_grow_by_chunks)
     for (int i = 0; i < N; i++)
         ck_assert_ptr_nonnull(p[i] = warden_bump_alloc(arena, 16, 16));
     ck_assert_uint_eq(stats().small_live, N);
-    /* 4056 16-byte slots per 64 KiB chunk: 5 chunks, plus the first bump chunk */
-    ck_assert_uint_eq(stats().mapped_bytes, 5 * PLATFORM_CHUNK + BUMP_LARGE_CHUNK);
+    /* 4056 16-byte slots per 64 KiB chunk: 5 chunks (10 of 32-byte slots
+     * with a redzone), plus the first bump chunk */
+    size_t per_chunk = (PLATFORM_CHUNK - BUMP_CHUNK_HEADER) / slot_for(16);
+    ck_assert_uint_eq(stats().mapped_bytes,
+                      (N + per_chunk - 1) / per_chunk * PLATFORM_CHUNK + BUMP_LARGE_CHUNK);
     expect_bump_ok();
     for (int i = 0; i < N; i += 2)
         warden_bump_free(arena, p[i], 16, 16);
@@ -103,8 +121,8 @@ START_TEST(test_large_requests_bump)
     char *a = warden_bump_alloc(arena, 1000, 8);
     char *b = warden_bump_alloc(arena, 129, 8);
     ck_assert_ptr_nonnull(a);
-    ck_assert_ptr_eq(b, a + 1008); /* 1000 rounded up to the 16-byte alignment */
-    ck_assert_uint_eq(stats().bump_used, 1008 + 129);
+    ck_assert_ptr_eq(b, a + up16(1000 + BUMP_REDZONE)); /* rounded up to the 16-byte alignment */
+    ck_assert_uint_eq(stats().bump_used, up16(1000 + BUMP_REDZONE) + 129 + BUMP_REDZONE);
     warden_bump_free(arena, a, 1000, 8); /* not reused until reset */
     char *c = warden_bump_alloc(arena, 1000, 8);
     ck_assert_ptr_ne(c, a);
@@ -132,10 +150,12 @@ START_TEST(test_realloc_last_in_place)
     char *a = warden_bump_alloc(arena, 300, 16);
     char *b = warden_bump_alloc(arena, 300, 16);
     memset(b, 'b', 300);
+    size_t b_at = up16(300 + BUMP_REDZONE); /* b's offset from a */
+    ck_assert_ptr_eq(b, a + b_at);
     ck_assert_ptr_eq(warden_bump_realloc(arena, b, 300, 5000, 16), b); /* grows in place */
-    ck_assert_uint_eq(stats().bump_used, 304 + 5000);
+    ck_assert_uint_eq(stats().bump_used, b_at + 5000 + BUMP_REDZONE);
     ck_assert_ptr_eq(warden_bump_realloc(arena, b, 5000, 200, 16), b); /* shrinks in place */
-    ck_assert_uint_eq(stats().bump_used, 304 + 200);
+    ck_assert_uint_eq(stats().bump_used, b_at + 200 + BUMP_REDZONE);
     for (int i = 0; i < 200; i++)
         ck_assert_int_eq(b[i], 'b');
     memset(a, 'a', 300);
@@ -143,7 +163,7 @@ START_TEST(test_realloc_last_in_place)
     ck_assert_ptr_ne(a2, a);
     for (int i = 0; i < 300; i++)
         ck_assert_int_eq(a2[i], 'a');
-    ck_assert_ptr_eq(a2, b + 208); /* right after b's new end, 16-aligned */
+    ck_assert_ptr_eq(a2, b + up16(200 + BUMP_REDZONE)); /* right after b's new end, 16-aligned */
     expect_bump_ok();
 }
 END_TEST
@@ -248,7 +268,7 @@ START_TEST(test_bad_sizes_and_alignments)
     errno = 0;
     ck_assert_ptr_null(warden_bump_realloc(arena, p, 300, SIZE_MAX, 16));
     ck_assert_int_eq(errno, ENOMEM);
-    ck_assert_uint_eq(stats().bump_used, 300); /* the failed realloc left it alone */
+    ck_assert_uint_eq(stats().bump_used, 300 + BUMP_REDZONE); /* the failed realloc left it alone */
     expect_bump_ok();
 }
 END_TEST
@@ -276,23 +296,31 @@ static void expect_bad_free(void *ptr, size_t size, size_t alignment, const char
 
 START_TEST(test_misuse_is_caught)
 {
-    char *p = warden_bump_alloc(arena, 24, 8);
+    char words[160];
+    size_t slot = slot_for(8), wrong = slot_for(17); /* 16 and 32, or 32 and 64 with a redzone */
+    char *p = warden_bump_alloc(arena, 8, 8);
     char local[32] = {0};
-    expect_bad_free(local, 24, 8, "invalid free (not a pointer from this arena)");
+    expect_bad_free(local, 8, 8, "invalid free (not a pointer from this arena)");
     warden_bump *other = warden_bump_create();
-    char *q = warden_bump_alloc(other, 24, 8);
-    expect_bad_free(q, 24, 8, "invalid free (not a pointer from this arena)");
+    char *q = warden_bump_alloc(other, 8, 8);
+    expect_bad_free(q, 8, 8, "invalid free (not a pointer from this arena)");
     warden_bump_destroy(other);
-    expect_bad_free(p, 64, 8, "invalid free (size 64 belongs to the 64-byte bin, the pointer lies in the 32-byte bin)");
-    expect_bad_free(p, 500, 8, "invalid free (size 500 is a bump allocation, the pointer lies in the 32-byte bin)");
-    expect_bad_free(p + 16, 24, 8, "invalid free (not the start of a 32-byte slot)");
-    expect_bad_free(p + 32, 24, 8, "invalid free (a 32-byte slot never handed out)");
-    expect_bad_free(p, 24, 3, "invalid free (alignment 3 is not a power of two)");
+    snprintf(words, sizeof words, "invalid free (size 17 belongs to the %zu-byte bin, the pointer lies in the %zu-byte bin)",
+             wrong, slot);
+    expect_bad_free(p, 17, 8, words);
+    snprintf(words, sizeof words, "invalid free (size 500 is a bump allocation, the pointer lies in the %zu-byte bin)", slot);
+    expect_bad_free(p, 500, 8, words);
+    snprintf(words, sizeof words, "invalid free (not the start of a %zu-byte slot)", slot);
+    expect_bad_free(p + 8, 8, 8, words);
+    snprintf(words, sizeof words, "invalid free (a %zu-byte slot never handed out)", slot);
+    expect_bad_free(p + slot, 8, 8, words);
+    expect_bad_free(p, 8, 3, "invalid free (alignment 3 is not a power of two)");
     char *l = warden_bump_alloc(arena, 400, 16);
-    expect_bad_free(l, 24, 8, "invalid free (size 24 belongs to the 32-byte bin, the pointer lies in the bump space)");
-    expect_bad_free(l + 400, 400, 16, "invalid free (not inside an allocation of the bump space)");
-    warden_bump_free(arena, p, 24, 8);
-    expect_bad_free(p, 24, 8, "double free");
+    snprintf(words, sizeof words, "invalid free (size 8 belongs to the %zu-byte bin, the pointer lies in the bump space)", slot);
+    expect_bad_free(l, 8, 8, words);
+    expect_bad_free(l + 400 + BUMP_REDZONE, 400, 16, "invalid free (not inside an allocation of the bump space)");
+    warden_bump_free(arena, p, 8, 8);
+    expect_bad_free(p, 8, 8, "double free");
 }
 END_TEST
 
@@ -328,30 +356,27 @@ END_TEST
 
 START_TEST(test_check_catches_broken_lists)
 {
-    char *a = warden_bump_alloc(arena, 64, 1), *b = warden_bump_alloc(arena, 64, 1);
-    char *c = warden_bump_alloc(arena, 64, 1);
+    char *a = warden_bump_alloc(arena, 40, 1), *b = warden_bump_alloc(arena, 40, 1);
+    char *c = warden_bump_alloc(arena, 40, 1);
     (void)c;
-    warden_bump_free(arena, a, 64, 1);
-    warden_bump_free(arena, b, 64, 1);
+    warden_bump_free(arena, a, 40, 1);
+    warden_bump_free(arena, b, 40, 1);
     expect_bump_ok();
     char why[256];
-    bump_bin *bin = &arena->bins[2];
-    void *saved;
-    san_meta_open(a, sizeof(void *)); /* the test plays the allocator: its link is open */
-    saved = *(void **)a;
-    *(void **)a = bump_link_code(a, b); /* a -> b -> a: a cycle */
+    bump_bin *bin = &arena->bins[2]; /* 40 bytes, with or without a redzone: the 64-byte bin */
+    void *saved = bump_link_load(a);
+    bump_link_store(a, b); /* a -> b -> a: a cycle */
     ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
     ck_assert_msg(strstr(why, "listed twice") != NULL, "%s", why);
-    *(void **)a = saved;
+    bump_link_store(a, saved);
     expect_bump_ok(); /* its marks were cleaned up */
-    *(void **)a = bump_link_code(a, c); /* a live slot on the free list */
+    bump_link_store(a, c); /* a live slot on the free list */
     ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
     ck_assert_msg(strstr(why, "is live") != NULL, "%s", why);
-    *(void **)a = saved;
-    *(void **)a = bump_link_code(a, a + 8); /* not a slot boundary */
+    bump_link_store(a, a + 8); /* not a slot boundary */
     ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
     ck_assert_msg(strstr(why, "not a slot") != NULL, "%s", why);
-    *(void **)a = saved;
+    bump_link_store(a, saved);
     bin->free_count++;
     ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
     ck_assert_msg(strstr(why, "free list holds 2 slots, counted 3") != NULL, "%s", why);

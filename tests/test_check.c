@@ -14,7 +14,7 @@ static char *p[6]; /* six live 64-byte requests in bucket 0: blocks of 80 bytes 
 
 static void setup(void)
 {
-    heap = warden_heap_create(NULL);
+    heap = immediate_heap(NULL);
     for (int i = 0; i < 6; i++)
         p[i] = warden_heap_alloc(heap, 64);
     warden_heap_free(heap, p[1]);

@@ -9,6 +9,10 @@
 
 #include "testutil.h"
 
+/* What warden_heap_usable_size answers: the block's usable bytes, or just
+ * the bytes asked for where a sanitizer poisons the rest. */
+#define USABLE(asked, usable) ((size_t)(SAN_ANY ? (asked) : (usable)))
+
 #define KiB ((size_t)1024)
 #define MiB (KiB * KiB)
 
@@ -16,7 +20,7 @@ static warden_heap *heap_with(const size_t *limits, size_t count, size_t region_
 {
     warden_heap_config c = {.bucket_limits = limits, .bucket_count = count, .region_size = region_size,
                             .flags = flags};
-    warden_heap *h = warden_heap_create(&c);
+    warden_heap *h = immediate_heap(&c);
     ck_assert_ptr_nonnull(h);
     return h;
 }
@@ -78,15 +82,15 @@ END_TEST
 
 START_TEST(test_split_on_alloc)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     char *p = warden_heap_alloc(h, 100);
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq((uintptr_t)p % 16, 0);
     expect_heap(h, 1, 1, 1); /* the region: the block and the free rest */
     warden_heap_stats s;
     warden_heap_get_stats(h, &s);
-    ck_assert_uint_eq(s.live_bytes, warden_heap_usable_size(h, p));
-    ck_assert_uint_eq(warden_heap_usable_size(h, p), 112); /* 100 rounded to the granule */
+    ck_assert_uint_eq(s.live_bytes, 112); /* 100 rounded to the granule */
+    ck_assert_uint_eq(warden_heap_usable_size(h, p), USABLE(100, 112));
     /* header 48 + fence 16 + this block 128 + the free rest tile the region */
     ck_assert_uint_eq(s.free_bytes, 256 * KiB - 48 - 16 - 128);
     warden_heap_free(h, p);
@@ -97,7 +101,7 @@ END_TEST
 
 START_TEST(test_coalesce_with_next)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *a = warden_heap_alloc(h, 64), *b = warden_heap_alloc(h, 64), *c = warden_heap_alloc(h, 64);
     expect_heap(h, 1, 3, 1);
     warden_heap_free(h, b); /* between two live blocks: no merge */
@@ -115,7 +119,7 @@ END_TEST
 
 START_TEST(test_coalesce_with_prev)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *a = warden_heap_alloc(h, 48), *b = warden_heap_alloc(h, 48), *c = warden_heap_alloc(h, 48);
     warden_heap_free(h, a);
     expect_heap(h, 1, 2, 2);
@@ -134,7 +138,7 @@ END_TEST
 
 START_TEST(test_reuse_is_first_fit_of_the_class)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *p[8];
     for (int i = 0; i < 8; i++)
         p[i] = warden_heap_alloc(h, 48);
@@ -149,19 +153,19 @@ END_TEST
 
 START_TEST(test_realloc_shrinks_in_place)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     char *p = warden_heap_alloc(h, 1000);
     memset(p, 0x5a, 1000);
     expect_heap(h, 1, 1, 1);
     char *q = warden_heap_realloc(h, p, 200);
     ck_assert_ptr_eq(q, p);
-    ck_assert_uint_eq(warden_heap_usable_size(h, q), 208);
+    ck_assert_uint_eq(warden_heap_usable_size(h, q), USABLE(200, 208));
     for (int i = 0; i < 200; i++)
         ck_assert_int_eq(q[i], 0x5a);
     expect_heap(h, 1, 1, 1); /* the cut tail merged with the free rest */
     /* a shrink that leaves less than a minimum block keeps the block as is */
     ck_assert_ptr_eq(warden_heap_realloc(h, q, 195), q);
-    ck_assert_uint_eq(warden_heap_usable_size(h, q), 208);
+    ck_assert_uint_eq(warden_heap_usable_size(h, q), USABLE(195, 208));
     warden_heap_free(h, q);
     expect_heap(h, 1, 0, 1);
     warden_heap_destroy(h);
@@ -170,7 +174,7 @@ END_TEST
 
 START_TEST(test_realloc_grows_into_free_next)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     char *a = warden_heap_alloc(h, 200);
     char *b = warden_heap_alloc(h, 200);
     char *c = warden_heap_alloc(h, 200);
@@ -195,7 +199,7 @@ END_TEST
 
 START_TEST(test_realloc_moves_when_next_is_live)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     char *a = warden_heap_alloc(h, 200);
     char *b = warden_heap_alloc(h, 200);
     for (int i = 0; i < 200; i++)
@@ -214,7 +218,7 @@ END_TEST
 
 START_TEST(test_realloc_changes_bucket_only_when_size_belongs_there)
 {
-    warden_heap *h = warden_heap_create(NULL); /* buckets <=128, <=1024, <=8192, large */
+    warden_heap *h = immediate_heap(NULL); /* buckets <=128, <=1024, <=8192, large */
     char *p = warden_heap_alloc(h, 100);
     memset(p, 7, 100);
     char *q = warden_heap_realloc(h, p, 5000); /* belongs to the <=8192 bucket */
@@ -236,7 +240,7 @@ END_TEST
 
 START_TEST(test_realloc_null_and_failure)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     char *p = warden_heap_realloc(h, NULL, 50);
     ck_assert_ptr_nonnull(p);
     memset(p, 3, 50);
@@ -258,12 +262,12 @@ END_TEST
 
 START_TEST(test_size_zero_is_unique)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *a = warden_heap_alloc(h, 0), *b = warden_heap_alloc(h, 0);
     ck_assert_ptr_nonnull(a);
     ck_assert_ptr_nonnull(b);
     ck_assert_ptr_ne(a, b);
-    ck_assert_uint_ge(warden_heap_usable_size(h, a), 1);
+    ck_assert_uint_eq(warden_heap_usable_size(h, a), USABLE(0, 16));
     warden_heap_free(h, a);
     warden_heap_free(h, b);
     expect_heap(h, 1, 0, 1);
@@ -273,7 +277,7 @@ END_TEST
 
 START_TEST(test_impossible_sizes_are_enomem)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     size_t sizes[] = {SIZE_MAX, SIZE_MAX - 16, SIZE_MAX / 2, (size_t)1 << 40, (size_t)64 << 30};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         errno = 0;
@@ -299,7 +303,7 @@ END_TEST
 
 START_TEST(test_calloc_zeroes_reused_memory)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     char *p = warden_heap_alloc(h, 96);
     memset(p, 0xff, 96);
     warden_heap_free(h, p);
@@ -318,7 +322,7 @@ END_TEST
 
 START_TEST(test_alignment_powers_of_two)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *p[21 * 4];
     int n = 0;
     for (int shift = 0; shift <= 20; shift++) {
@@ -347,7 +351,7 @@ END_TEST
 
 START_TEST(test_alignment_must_be_power_of_two)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     size_t bad[] = {0, 3, 24, 48, 1000, SIZE_MAX};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;
@@ -362,7 +366,7 @@ END_TEST
 /* The front left over by aligning goes back as a free block, and merges. */
 START_TEST(test_alignment_front_is_freed)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *a = warden_heap_alloc(h, 16);
     void *q = warden_heap_alloc_aligned(h, 100, 4096);
     ck_assert_uint_eq((uintptr_t)q % 4096, 0);
@@ -379,7 +383,7 @@ END_TEST
 
 START_TEST(test_empty_regions_are_returned_but_one)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *big[3];
     for (int i = 0; i < 3; i++)
         big[i] = warden_heap_alloc(h, 200 * KiB); /* large bucket: one per 256 KiB region */
@@ -398,7 +402,7 @@ END_TEST
 
 START_TEST(test_boundary_loop_does_not_thrash)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *keep = warden_heap_alloc(h, 200 * KiB); /* fills the first region */
     warden_heap_stats before, s;
     for (int i = 0; i < 1000; i++) {
@@ -421,7 +425,7 @@ END_TEST
 
 START_TEST(test_large_allocation_gets_its_own_region)
 {
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     char *p = warden_heap_alloc(h, 10 * MiB);
     ck_assert_ptr_nonnull(p);
     p[0] = 1;
@@ -440,7 +444,7 @@ END_TEST
 START_TEST(test_small_blocks_cost_at_most_40_bytes)
 {
     enum { N = 100000 };
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void **p = malloc(N * sizeof *p);
     for (int i = 0; i < N; i++) {
         p[i] = warden_heap_alloc(h, 16);
@@ -485,7 +489,7 @@ END_TEST
 
 START_TEST(test_heaps_are_independent)
 {
-    warden_heap *h1 = warden_heap_create(NULL), *h2 = warden_heap_create(NULL);
+    warden_heap *h1 = immediate_heap(NULL), *h2 = immediate_heap(NULL);
     void *a = warden_heap_alloc(h1, 10), *b = warden_heap_alloc(h2, 10);
     expect_heap(h1, 1, 1, 1);
     expect_heap(h2, 1, 1, 1);
@@ -494,6 +498,61 @@ START_TEST(test_heaps_are_independent)
     expect_heap(h2, 1, 1, 1);
     warden_heap_free(h2, b);
     warden_heap_destroy(h2);
+}
+END_TEST
+
+/* ---- quarantine ---------------------------------------------------------------------- */
+
+static warden_heap *qheap;
+
+static void free_q(void *p)
+{
+    warden_heap_free(qheap, p);
+}
+
+START_TEST(test_quarantine_holds_then_evicts_oldest)
+{
+    warden_heap_config c = {.quarantine_bytes = 256};
+    warden_heap *h = qheap = warden_heap_create(&c);
+    char *p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = warden_heap_alloc(h, 64); /* 64 usable bytes each */
+    warden_heap_free(h, p[0]);
+    warden_heap_stats s;
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(s.quarantine_blocks, 1);
+    ck_assert_uint_eq(s.quarantine_bytes, 64);
+    ck_assert_uint_eq(s.live_blocks, 7);
+    expect_heap(h, 1, 7, 1); /* held back: not free, not merged */
+    char *again = warden_heap_alloc(h, 64);
+    ck_assert_ptr_ne(again, p[0]); /* not reused while quarantined */
+    expect_abort(free_q, p[0], "double free");
+    for (int i = 1; i <= 4; i++) /* 5 x 64 > 256: p[0], the oldest, leaves */
+        warden_heap_free(h, p[i]);
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(s.quarantine_blocks, 4);
+    ck_assert_uint_eq(s.quarantine_bytes, 256);
+    expect_heap_ok(h);
+    ck_assert_ptr_eq(warden_heap_alloc(h, 64), p[0]); /* free again, and first in its class */
+    warden_heap_destroy(h);
+}
+END_TEST
+
+START_TEST(test_quarantine_default_follows_the_build)
+{
+    warden_heap *h = warden_heap_create(NULL);
+    warden_heap_free(h, warden_heap_alloc(h, 100));
+    warden_heap_stats s;
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(s.quarantine_blocks, SAN_ANY ? 1 : 0); /* on where a tool watches */
+    expect_heap_ok(h);
+    warden_heap_destroy(h);
+    warden_heap_config off = {.quarantine_bytes = 1 << 20, .flags = WARDEN_HEAP_NO_QUARANTINE};
+    h = warden_heap_create(&off);
+    warden_heap_free(h, warden_heap_alloc(h, 100));
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(s.quarantine_blocks, 0);
+    warden_heap_destroy(h);
 }
 END_TEST
 
@@ -534,6 +593,10 @@ static Suite *heap_suite(void)
     tcase_add_test(regions, test_large_allocation_gets_its_own_region);
     tcase_add_test(regions, test_small_blocks_cost_at_most_40_bytes);
     suite_add_tcase(s, regions);
+    TCase *quarantine = tcase_create("quarantine");
+    tcase_add_test(quarantine, test_quarantine_holds_then_evicts_oldest);
+    tcase_add_test(quarantine, test_quarantine_default_follows_the_build);
+    suite_add_tcase(s, quarantine);
     return s;
 }
 

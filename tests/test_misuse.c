@@ -14,7 +14,7 @@ static warden_heap *heap;
 
 static void setup(void)
 {
-    heap = warden_heap_create(NULL);
+    heap = immediate_heap(NULL);
 }
 
 static void teardown(void)
@@ -89,7 +89,7 @@ END_TEST
 
 START_TEST(test_free_into_wrong_heap)
 {
-    warden_heap *other = warden_heap_create(NULL);
+    warden_heap *other = immediate_heap(NULL);
     void *p = warden_heap_alloc(other, 64);
     expect_abort(free_ptr, p, line_for("warden_heap_free", p, "invalid free (pointer from another warden heap)"));
     warden_heap_destroy(other);
@@ -185,10 +185,10 @@ END_TEST
 static void free_after_destroy(void *unused)
 {
     (void)unused;
-    warden_heap *h = warden_heap_create(NULL);
+    warden_heap *h = immediate_heap(NULL);
     void *p = warden_heap_alloc(h, 10);
     warden_heap_destroy(h);
-    warden_heap *h2 = warden_heap_create(NULL);
+    warden_heap *h2 = immediate_heap(NULL);
     warden_heap_free(h2, p); /* p's region is gone with the first heap */
 }
 

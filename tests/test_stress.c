@@ -125,7 +125,8 @@ static void stress(const warden_heap_config *config, uint64_t seed)
     expect_heap(m.heap, -1, 0, -1);
     warden_heap_stats s;
     warden_heap_get_stats(m.heap, &s);
-    ck_assert_uint_le(s.free_blocks, s.regions); /* all coalesced: one free block per kept region */
+    if (s.quarantine_blocks == 0) /* all coalesced: one free block per kept region */
+        ck_assert_uint_le(s.free_blocks, s.regions);
     warden_heap_destroy(m.heap);
 }
 
@@ -134,11 +135,12 @@ static const size_t many_buckets[] = {16, 32, 48, 64, 96, 128, 256, 512, 1024, 2
 static const size_t wide_buckets[] = {4000, 100000};
 
 static const warden_heap_config configs[] = {
-    {0},
-    {.region_size = 64 << 10},
-    {.bucket_limits = one_bucket, .bucket_count = 1, .region_size = 64 << 10},
-    {.bucket_limits = many_buckets, .bucket_count = 16, .flags = WARDEN_HEAP_NO_LOCK},
-    {.bucket_limits = wide_buckets, .bucket_count = 2, .region_size = 1 << 20},
+    {.flags = WARDEN_HEAP_NO_QUARANTINE},
+    {.region_size = 64 << 10, .flags = WARDEN_HEAP_NO_QUARANTINE},
+    {.bucket_limits = one_bucket, .bucket_count = 1, .region_size = 64 << 10, .flags = WARDEN_HEAP_NO_QUARANTINE},
+    {.bucket_limits = many_buckets, .bucket_count = 16, .flags = WARDEN_HEAP_NO_LOCK | WARDEN_HEAP_NO_QUARANTINE},
+    {.bucket_limits = wide_buckets, .bucket_count = 2, .region_size = 1 << 20, .flags = WARDEN_HEAP_NO_QUARANTINE},
+    {.quarantine_bytes = 64 << 10}, /* freed blocks held back, oldest out first */
 };
 
 START_TEST(test_random_operations)

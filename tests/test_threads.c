@@ -85,7 +85,7 @@ static void *worker(void *arg)
 
 START_TEST(test_cross_thread_frees)
 {
-    shared = warden_heap_create(NULL);
+    shared = immediate_heap(NULL);
     ck_assert_ptr_nonnull(shared);
     for (int i = 0; i < THREADS; i++) {
         pthread_mutex_init(&boxes[i].lock, NULL);
@@ -118,7 +118,7 @@ static void *checker_thread(void *stop)
 
 START_TEST(test_check_while_allocating)
 {
-    shared = warden_heap_create(NULL);
+    shared = immediate_heap(NULL);
     for (int i = 0; i < THREADS; i++) {
         pthread_mutex_init(&boxes[i].lock, NULL);
         boxes[i].count = 0;

@@ -42,6 +42,17 @@ void testutil_expect_abort(void (*fn)(void *), void *arg, const char *expected, 
                            int line);
 #define expect_abort(fn, arg, expected) testutil_expect_abort((fn), (arg), (expected), __FILE__, __LINE__)
 
+/* warden_heap_create with c's settings (NULL: defaults) and no quarantine,
+ * so that frees coalesce at once in every build, sanitizer builds too. */
+static inline warden_heap *immediate_heap(const warden_heap_config *c)
+{
+    warden_heap_config cfg = {0};
+    if (c)
+        cfg = *c;
+    cfg.flags |= WARDEN_HEAP_NO_QUARANTINE;
+    return warden_heap_create(&cfg);
+}
+
 /* Overwrites n bytes at p on purpose (a test playing the buggy program),
  * opening them first so ASan/Memcheck builds let the write through. */
 static inline void scribble(void *p, int byte, size_t n)

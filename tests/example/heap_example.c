@@ -34,6 +34,7 @@ static void in_child(const char *what, void (*bug)(warden_heap *), warden_heap *
     waitpid(pid, &status, 0);
     printf("  -> %s: child %s\n", what,
            WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT ? "aborted by warden (SIGABRT), as it should"
+           : WIFEXITED(status) && WEXITSTATUS(status) != 0    ? "stopped by a sanitizer first, as it should"
                                                               : "was NOT stopped");
 }
 
