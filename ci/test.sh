@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ci/test.sh — warden's whole test suite, as CI runs it on a fresh machine:
 # installs what it needs, then builds and runs every ctest suite in a
-# Release build, a Debug+ASan+UBSan build and a TSan build, runs the Release
+# Release build, a Debug+ASan+UBSan build, a TSan build, a memcheck-aware
+# build and an MSan build (each with the sanitizer tests its flavour runs),
+# shows the use-after-free tests need the poisoning, runs the Release
 # tests under Valgrind, builds the bump arena for wasm32-wasi and runs its
 # suite under Node's WASI, cross-compiles the library for Windows, and installs
 # warden to build a program against it with pkg-config and find_package.
@@ -29,6 +31,21 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   build_and_test tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
   -DWARDEN_SANITIZER=thread
+# memcheck-aware: Valgrind client requests compiled in; tests/sanitize runs
+# each bug program under Memcheck and asserts its exact report
+build_and_test memcheck -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DWARDEN_VALGRIND=ON
+# MSan: the uninitialised read, the correct program, the corpus replays
+build_and_test msan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DWARDEN_SANITIZER=memory
+
+section "skip_poison: with freed blocks left addressable, the use-after-free tests go unreported"
+for flavour in memcheck asan; do
+  args=(-DWARDEN_VALGRIND=ON -DCMAKE_C_COMPILER=gcc)
+  [ $flavour = asan ] && args=(-DWARDEN_SANITIZER=address -DCMAKE_C_COMPILER=clang)
+  cmake -S . -B "build/$flavour-skip-poison" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWARDEN_FAULT=skip_poison \
+    -DWARDEN_WERROR=ON "${args[@]}" >/dev/null
+  cmake --build "build/$flavour-skip-poison" -j"$jobs" --target san_uaf_read san_uaf_write san_realloc_moved >/dev/null
+  (cd "build/$flavour-skip-poison" && ctest --output-on-failure -R 'san_')
+done
 
 section "valgrind: every release suite under memcheck"
 under_valgrind() { # program...: quiet when clean, everything shown when not
@@ -71,6 +88,13 @@ cmake -S tests/install -B "$prefix/consumer-build" -DCMAKE_PREFIX_PATH="$prefix"
 cmake --build "$prefix/consumer-build" >/dev/null
 LD_LIBRARY_PATH=$(dirname "$pcdir") "$prefix/consumer-build/consumer_shared"
 "$prefix/consumer-build/consumer_static"
+# the memcheck-aware and ASan flavours install beside it, each its own .pc
+cmake --install build/memcheck --prefix "$prefix" >/dev/null
+cmake --install build/asan-ubsan --prefix "$prefix" >/dev/null
+cc tests/install/consumer.c -o "$prefix/consumer_memcheck" $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs warden-memcheck)
+LD_LIBRARY_PATH=$(dirname "$pcdir") valgrind -q --error-exitcode=99 "$prefix/consumer_memcheck"
+clang tests/install/consumer.c -o "$prefix/consumer_asan" $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs warden-asan)
+LD_LIBRARY_PATH=$(dirname "$pcdir") "$prefix/consumer_asan"
 
 # The way the README tells a user: the default prefix, plain pkg-config.
 if [ -w /usr/local/lib ]; then

@@ -108,9 +108,10 @@ warden_bump *warden_bump_create(void)
     san_meta_open(bump, sizeof *bump); /* the arena's own bytes are never fenced */
     *bump = (warden_bump){.large = first, .large_current = first};
     first->arena = bump;
-    first->start = first->top = (char *)bump + ((sizeof *bump + 15) & ~(size_t)15);
+    /* a gap after the arena: Memcheck's redzone before the first object */
+    first->start = first->top = (char *)bump + ((sizeof *bump + 15) & ~(size_t)15) + BUMP_REDZONE;
     bump->seal = bump_seal_of(bump);
-    san_pool_create(bump, BUMP_REDZONE);
+    san_pool_create(bump, BUMP_REDZONE, bump->leak_anchor);
     return bump;
 }
 
@@ -119,7 +120,7 @@ void warden_bump_destroy(warden_bump *bump)
     if (!bump)
         return;
     bump_verify(bump, "warden_bump_destroy");
-    san_pool_destroy(bump);
+    san_pool_destroy(bump, bump->leak_anchor);
     for (int k = 0; k < BUMP_BINS; k++)
         for (bump_chunk *c = bump->bins[k].chunks, *next; c; c = next) {
             next = c->next;

@@ -52,7 +52,9 @@ typedef struct bump_chunk {
     uint64_t used[BUMP_BITMAP_WORDS];  /* bin: bit i set <=> slot i is live */
 } bump_chunk;
 
-#define BUMP_CHUNK_HEADER (((sizeof(bump_chunk) + BUMP_MAX_SLOT - 1) / BUMP_MAX_SLOT) * BUMP_MAX_SLOT)
+/* The header, then at least 16 bytes no object holds (Memcheck's redzone
+ * before the first slot must not cover the bitmap), rounded to 128. */
+#define BUMP_CHUNK_HEADER (((sizeof(bump_chunk) + 16 + BUMP_MAX_SLOT - 1) / BUMP_MAX_SLOT) * BUMP_MAX_SLOT)
 _Static_assert((PLATFORM_CHUNK - BUMP_CHUNK_HEADER) / 16 <= BUMP_BITMAP_WORDS * 64,
                "a bin chunk's bitmap covers all its slots");
 
@@ -82,6 +84,7 @@ struct warden_bump {
     bump_chunk *large;         /* bump space: the first chunk (which holds this struct) */
     bump_chunk *large_current; /* the chunk the bump pointer is in */
     void *last;                /* the most recent bump allocation, or NULL */
+    char leak_anchor[16];      /* sanitize.h: keeps Valgrind's leak check looking */
 };
 
 static inline uint64_t bump_seal_of(const warden_bump *bump)
