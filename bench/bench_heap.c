@@ -3,7 +3,7 @@
  * interleaved (A B C, A B C, ...) and each figure is the median of --runs
  * runs, so a noisy shared machine moves all of them alike.
  *
- *   bench_heap [--runs N] [--scale K] [--workload NAME]
+ *   bench_heap [--runs N] [--scale K] [--workload NAME] [--no-quarantine]
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -34,10 +34,15 @@ static void libc_close(void *ctx) { (void)ctx; malloc_trim(0); }
 
 static void *heap_alloc(void *ctx, size_t size) { return warden_heap_alloc(ctx, size); }
 static void heap_free(void *ctx, void *p) { warden_heap_free(ctx, p); }
-static void *heap_open_locked(void) { return warden_heap_create(NULL); }
+static unsigned heap_flags; /* WARDEN_HEAP_NO_QUARANTINE with --no-quarantine */
+static void *heap_open_locked(void)
+{
+    warden_heap_config c = {.flags = heap_flags};
+    return warden_heap_create(&c);
+}
 static void *heap_open_nolock(void)
 {
-    warden_heap_config c = {.flags = WARDEN_HEAP_NO_LOCK};
+    warden_heap_config c = {.flags = WARDEN_HEAP_NO_LOCK | heap_flags};
     return warden_heap_create(&c);
 }
 static void heap_close(void *ctx) { warden_heap_destroy(ctx); }
@@ -224,8 +229,11 @@ int main(int argc, char **argv)
             scale = (size_t)atol(argv[++i]);
         else if (!strcmp(argv[i], "--workload") && i + 1 < argc)
             only = argv[++i];
+        else if (!strcmp(argv[i], "--no-quarantine"))
+            heap_flags = WARDEN_HEAP_NO_QUARANTINE;
         else {
-            fprintf(stderr, "bench_heap: unknown argument '%s' (--runs N, --scale K, --workload NAME)\n", argv[i]);
+            fprintf(stderr, "bench_heap: unknown argument '%s' (--runs N, --scale K, --workload NAME, --no-quarantine)\n",
+                    argv[i]);
             return 2;
         }
     }

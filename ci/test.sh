@@ -18,6 +18,7 @@ section() { printf '\n==== %s ====\n' "$*"; }
 build_and_test() { # name, cmake args...
   local name=$1; shift
   section "$name: build"
+  rm -rf "build/$name" # a stale cache with another compiler would drop these -D options
   cmake -S . -B "build/$name" -DWARDEN_WERROR=ON "$@" >/dev/null
   cmake --build "build/$name" -j"$jobs"
   section "$name: ctest"
@@ -41,6 +42,7 @@ section "skip_poison: with freed blocks left addressable, the use-after-free tes
 for flavour in memcheck asan; do
   args=(-DWARDEN_VALGRIND=ON -DCMAKE_C_COMPILER=gcc)
   [ $flavour = asan ] && args=(-DWARDEN_SANITIZER=address -DCMAKE_C_COMPILER=clang)
+  rm -rf "build/$flavour-skip-poison"
   cmake -S . -B "build/$flavour-skip-poison" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWARDEN_FAULT=skip_poison \
     -DWARDEN_WERROR=ON "${args[@]}" >/dev/null
   cmake --build "build/$flavour-skip-poison" -j"$jobs" --target san_uaf_read san_uaf_write san_realloc_moved >/dev/null
