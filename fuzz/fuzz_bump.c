@@ -18,8 +18,9 @@ static void check(warden_bump *bump, const shadow *m, const char *after)
     shadow_verify_all(m);
 }
 
-static void release(warden_bump *bump, shadow *m, unsigned s)
+static void release(void *ctx, shadow *m, unsigned s)
 {
+    warden_bump *bump = ctx;
     shadow_slot *sl = &m->slot[s];
     shadow_verify_contents(m, s, "before free");
     warden_bump_free(bump, sl->p, sl->size, sl->align);
@@ -82,9 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_op(bump, &m, &o, resets);
         check(bump, &m, names[o.code]);
     }
-    for (unsigned s = 0; s < HARNESS_SLOTS; s++)
-        if (m.slot[s].p)
-            release(bump, &m, s);
+    shadow_release_all(&m, release, bump);
     check(bump, &m, "the final frees");
     warden_bump_stats st;
     warden_bump_get_stats(bump, &st);

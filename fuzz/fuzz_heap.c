@@ -51,8 +51,9 @@ static void check(warden_heap *heap, const shadow *m, const char *after)
     shadow_verify_all(m);
 }
 
-static void release(warden_heap *heap, shadow *m, unsigned s)
+static void release(void *ctx, shadow *m, unsigned s)
 {
+    warden_heap *heap = ctx;
     shadow_verify_contents(m, s, "before free");
     warden_heap_free(heap, m->slot[s].p);
     m->slot[s].p = NULL;
@@ -98,9 +99,7 @@ static void run_op(warden_heap *heap, shadow *m, const op *o)
         release(heap, m, o->slot);
         break;
     case 5:
-        for (unsigned s = 0; s < HARNESS_SLOTS; s++)
-            if (m->slot[s].p)
-                release(heap, m, s);
+        shadow_release_all(m, release, heap);
         break;
     default: /* 0, 1, 2 on a full slot; 6: usable size, proved by the model */
         break;
@@ -121,9 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         run_op(heap, &m, &o);
         check(heap, &m, names[o.code]);
     }
-    for (unsigned s = 0; s < HARNESS_SLOTS; s++)
-        if (m.slot[s].p)
-            release(heap, &m, s);
+    shadow_release_all(&m, release, heap);
     check(heap, &m, "the final frees");
     /* Fully coalesced: every region left is one free block (unless the
      * quarantine still holds some back). */

@@ -98,6 +98,13 @@ void shadow_realloc(shadow *m, unsigned s, void *p, size_t new_size)
     shadow_put(m, s, p, new_size, sl->align, sl->fill);
 }
 
+void shadow_release_all(shadow *m, void (*release)(void *ctx, shadow *m, unsigned s), void *ctx)
+{
+    for (unsigned s = 0; s < HARNESS_SLOTS; s++)
+        if (m->slot[s].p)
+            release(ctx, m, s);
+}
+
 void shadow_verify_all(const shadow *m)
 {
     for (unsigned i = 0; i < HARNESS_SLOTS; i++) {

@@ -65,6 +65,8 @@ void shadow_realloc(shadow *m, unsigned s, void *p, size_t new_size);
 /* After every operation: every live slot aligned, usable >= size, no two
  * overlapping, and the first and last bytes of each intact. */
 void shadow_verify_all(const shadow *m);
+/* Calls release(ctx, m, s) for every live slot s, in slot order. */
+void shadow_release_all(shadow *m, void (*release)(void *ctx, shadow *m, unsigned s), void *ctx);
 /* Makes a checker's verdict an invariant: aborts with why when rc != 0. */
 void harness_require_check(int rc, const char *why, const char *after);
 

@@ -39,13 +39,9 @@ static size_t slot_size_of(int bin)
 static bump_chunk *chunk_map(warden_bump *owner, size_t size, uint32_t kind)
 {
     size = (size + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
-    bump_chunk *c = platform_map(size);
+    bump_chunk *c = pagemap_map_self(size);
     if (!c)
         return NULL;
-    if (pagemap_set(c, size, c) != 0) {
-        platform_unmap(c, size);
-        return NULL;
-    }
     c->next = NULL;
     c->arena = owner;
     c->kind = kind;
@@ -54,17 +50,12 @@ static bump_chunk *chunk_map(warden_bump *owner, size_t size, uint32_t kind)
     c->start = c->top = (char *)c + BUMP_CHUNK_HEADER;
     c->end = (char *)c + size;
     san_area_fence(c->start, (size_t)(c->end - c->start));
-    san_root_add(c, size);
     return c;
 }
 
 static void chunk_unmap(bump_chunk *c)
 {
-    size_t size = c->size;
-    pagemap_clear(c, size);
-    san_root_remove(c, size);
-    san_area_release(c, size);
-    platform_unmap(c, size);
+    pagemap_unmap_self(c, c->size);
 }
 
 /* Maps a chunk and links it after last (or as the list's first). */

@@ -6,6 +6,7 @@
 
 #include "atomic.h"
 #include "platform.h"
+#include "sanitize.h"
 
 #define CHUNK_SHIFT 16
 _Static_assert(((size_t)1 << CHUNK_SHIFT) == PLATFORM_CHUNK, "one pagemap entry per chunk");
@@ -84,4 +85,25 @@ void *pagemap_lookup(const void *addr)
         return NULL;
     void **leaf = leaf_get(key, 0);
     return leaf ? atomic_load_ptr(&leaf[key & (LEAF_ENTRIES - 1)]) : NULL;
+}
+
+void *pagemap_map_self(size_t size)
+{
+    void *p = platform_map(size);
+    if (!p)
+        return NULL;
+    if (pagemap_set(p, size, p) != 0) {
+        platform_unmap(p, size);
+        return NULL;
+    }
+    san_root_add(p, size);
+    return p;
+}
+
+void pagemap_unmap_self(void *addr, size_t size)
+{
+    pagemap_clear(addr, size);
+    san_root_remove(addr, size);
+    san_area_release(addr, size);
+    platform_unmap(addr, size);
 }

@@ -15,4 +15,11 @@ void pagemap_clear(const void *addr, size_t size);
 /* The owner of the chunk holding addr, or NULL. */
 void *pagemap_lookup(const void *addr);
 
+/* Maps size bytes (whole chunks) from the platform and registers the
+ * mapping as its own owner: how regions and bump chunks are born. NULL when
+ * out of memory. Sanitizer builds make it a LeakSanitizer root. */
+void *pagemap_map_self(size_t size);
+/* Forgets and unmaps a mapping of pagemap_map_self, clearing ASan's shadow. */
+void pagemap_unmap_self(void *addr, size_t size);
+
 #endif /* WARDEN_PAGEMAP_H */

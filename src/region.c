@@ -2,7 +2,6 @@
 #include "region.h"
 
 #include "pagemap.h"
-#include "platform.h"
 #include "sanitize.h"
 
 size_t region_size_for(uint32_t g, size_t least_bytes)
@@ -20,20 +19,15 @@ size_t region_size_for(uint32_t g, size_t least_bytes)
 
 region *region_map(struct bucket *owner, size_t size)
 {
-    region *r = platform_map(size);
+    region *r = pagemap_map_self(size);
     if (!r)
         return NULL;
-    if (pagemap_set(r, size, r) != 0) {
-        platform_unmap(r, size);
-        return NULL;
-    }
     r->next = r->prev = NULL;
     r->owner = owner;
     r->size = size;
     r->seal = region_seal_of(r);
     /* Blocks are the allocator's until handed out; the header stays open. */
     san_area_fence(region_first(r), size - REGION_HEADER);
-    san_root_add(r, size);
     uint32_t g = (uint32_t)((size - REGION_HEADER - BLOCK_HEADER) >> GRANULE_SHIFT);
     block_write(region_first(r), g, 0, BLOCK_FREE);
     block_write(region_fence(r), 0, g, 0);
@@ -42,11 +36,7 @@ region *region_map(struct bucket *owner, size_t size)
 
 void region_unmap(region *r)
 {
-    size_t size = r->size;
-    pagemap_clear(r, size);
-    san_root_remove(r, size);
-    san_area_release(r, size);
-    platform_unmap(r, size);
+    pagemap_unmap_self(r, r->size);
 }
 
 region *region_of(const void *addr)
