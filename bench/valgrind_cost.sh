@@ -34,11 +34,13 @@ awk -v rounds="$rounds" '
   }
   { vals[$1 " " $2 " " $3] = vals[$1 " " $2 " " $3] " " $4; seen[$1] = 1 }
   END {
-    printf "warden_heap ns per alloc+free, median of %d alternating runs (not under Valgrind)\n", rounds
-    printf "%-9s %-16s %10s %14s %7s\n", "workload", "quarantine", "plain", "memcheck-aware", "ratio"
     for (w in seen) for (q = 0; q < 2; q++) {
       qn = q ? "--no-quarantine" : "default"
       p = median(w " plain " qn); m = median(w " memcheck " qn)
       printf "%-9s %-16s %10.1f %14.1f %6.2fx\n", w, qn, p, m, m / p
     }
-  }' "$out" | sort -k1,1 -k2,2r
+  }' "$out" > "$out.rows"
+echo "warden_heap ns per alloc+free, median of $rounds alternating runs (not under Valgrind)"
+printf "%-9s %-16s %10s %14s %7s\n" workload quarantine plain memcheck-aware ratio
+sort -k1,1 -k2,2 "$out.rows"
+rm -f "$out.rows"

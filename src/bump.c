@@ -89,6 +89,7 @@ static int chunk_is_live(const bump_chunk *c, const char *slot)
 warden_bump *warden_bump_create(void)
 {
     integrity_init();
+    san_init();
     /* The arena lives at the start of its own first bump chunk. */
     bump_chunk *first = chunk_map(NULL, BUMP_LARGE_CHUNK, BUMP_KIND_LARGE);
     if (!first) {

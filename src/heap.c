@@ -71,6 +71,7 @@ warden_heap *warden_heap_create(const warden_heap_config *config)
     if (c.flags & WARDEN_HEAP_NO_QUARANTINE)
         c.quarantine_bytes = 0;
     integrity_init();
+    san_init();
 
     size_t bytes = sizeof(warden_heap) + (c.bucket_count + 1) * sizeof(bucket);
     size_t map_size = (bytes + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
