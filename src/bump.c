@@ -103,7 +103,7 @@ warden_bump *warden_bump_create(void)
     /* a gap after the arena: Memcheck's redzone before the first object */
     first->start = first->top = (char *)bump + ((sizeof *bump + 15) & ~(size_t)15) + BUMP_REDZONE;
     bump->seal = bump_seal_of(bump);
-    san_pool_create(bump, BUMP_REDZONE, bump->leak_anchor);
+    san_pool_create(bump, BUMP_REDZONE);
     return bump;
 }
 
@@ -112,7 +112,8 @@ void warden_bump_destroy(warden_bump *bump)
     if (!bump)
         return;
     bump_verify(bump, "warden_bump_destroy");
-    san_pool_destroy(bump, bump->leak_anchor);
+    bump->seal = 0; /* a second destroy, or a use after it, is refused */
+    san_pool_destroy(bump); /* the handle's bytes close */
     for (int k = 0; k < BUMP_BINS; k++)
         for (bump_chunk *c = bump->bins[k].chunks, *next; c; c = next) {
             next = c->next;
@@ -123,7 +124,6 @@ void warden_bump_destroy(warden_bump *bump)
         next = c->next;
         chunk_unmap(c);
     }
-    bump->seal = 0;
     chunk_unmap(first); /* holds the arena itself: last */
 }
 

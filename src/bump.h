@@ -84,7 +84,6 @@ struct warden_bump {
     bump_chunk *large;         /* bump space: the first chunk (which holds this struct) */
     bump_chunk *large_current; /* the chunk the bump pointer is in */
     void *last;                /* the most recent bump allocation, or NULL */
-    char leak_anchor[16];      /* sanitize.h: keeps Valgrind's leak check looking */
 };
 
 static inline uint64_t bump_seal_of(const warden_bump *bump)

@@ -91,7 +91,7 @@ warden_heap *warden_heap_create(const warden_heap_config *config)
         bucket_init(&heap->buckets[i], heap, (unsigned)i, limit, c.region_size, locked, c.quarantine_bytes);
     }
     heap->seal = heap_seal_of(heap);
-    san_pool_create(heap, HEAP_REDZONE, heap->leak_anchor);
+    san_pool_create(heap, HEAP_REDZONE);
     return heap;
 }
 
@@ -100,10 +100,10 @@ void warden_heap_destroy(warden_heap *heap)
     if (!heap)
         return;
     heap_verify(heap, "warden_heap_destroy");
-    san_pool_destroy(heap, heap->leak_anchor); /* before the anchor can be reused */
+    heap->seal = 0; /* a second destroy, or a use after it, is refused */
+    san_pool_destroy(heap); /* before the anchor can be reused; the handle's bytes close */
     for (size_t i = 0; i <= heap->bucket_count; i++)
         bucket_release_all(&heap->buckets[i]);
-    heap->seal = 0;
     platform_unmap(heap, heap->map_size);
 }
 

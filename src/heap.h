@@ -26,7 +26,6 @@ struct warden_heap {
     size_t bucket_count;                   /* fixed buckets */
     size_t map_size;                       /* bytes mapped for this struct */
     size_t limits[WARDEN_HEAP_MAX_BUCKETS]; /* largest request of each fixed bucket */
-    char leak_anchor[16];                  /* sanitize.h: keeps Valgrind's leak check looking */
     bucket buckets[];                      /* bucket_count fixed ones, then the large one */
 };
 

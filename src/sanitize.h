@@ -82,20 +82,21 @@ extern int san_valgrind_active;
  * redzone: bytes before and after every chunk that are never another chunk's
  * (Memcheck marks them NOACCESS on alloc and free, and names overruns into
  * them "N bytes after a block of size S"). */
-/* anchor: SAN_ANCHOR bytes of the allocator's own memory registered as a
- * malloc-like block for the pool's life. Valgrind 3.19's leak check stops
- * at "All heap blocks were freed" when no malloc-like block exists, and
- * would never look at a pool's chunks: a program that keeps all its memory
- * in warden pools would have its leaks unreported. */
-#define SAN_ANCHOR 16
-#define san_pool_create(pool, redzone, anchor)                                                  \
+/* The pool's anchor (the heap or arena handle) is also registered as a
+ * one-byte malloc-like block for the pool's life. Valgrind 3.19's leak check
+ * stops at "All heap blocks were freed" when no malloc-like block exists and
+ * would never look at the pool's chunks, so a program that keeps all its
+ * memory in warden would have its leaks unreported. As a bonus the handle is
+ * tracked: a heap that is never destroyed and whose handle is lost shows up
+ * as a lost block allocated by warden_heap_create. */
+#define san_pool_create(pool, redzone)                                                          \
     do {                                                                                        \
         SAN_VG(VALGRIND_CREATE_MEMPOOL((pool), (redzone), 0));                                  \
-        SAN_VG(VALGRIND_MALLOCLIKE_BLOCK((anchor), 1, 0, 1));                                   \
+        SAN_VG(VALGRIND_MALLOCLIKE_BLOCK((pool), 1, 0, 1));                                     \
     } while (0)
-#define san_pool_destroy(pool, anchor)                                                          \
+#define san_pool_destroy(pool)                                                                  \
     do {                                                                                        \
-        SAN_VG(VALGRIND_FREELIKE_BLOCK((anchor), 0));                                           \
+        SAN_VG(VALGRIND_FREELIKE_BLOCK((pool), 0));                                             \
         SAN_VG(VALGRIND_DESTROY_MEMPOOL(pool));                                                 \
     } while (0)
 /* Every chunk of the pool dropped at once, as if freed (bump reset). */
