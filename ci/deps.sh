@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-  packages=(cmake make gcc clang pkg-config check valgrind)
+  packages=(cmake make gcc clang libclang-rt-14-dev pkg-config check valgrind)
 fi
 missing=()
 for p in "${packages[@]}"; do
