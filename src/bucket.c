@@ -221,9 +221,8 @@ void *bucket_alloc(bucket *b, size_t size, size_t alignment, const bucket_site *
 
 /* ---- finding the block of a user pointer --------------------------------- */
 
-block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site *site)
+block *bucket_block_of(region *r, const void *ptr, const bucket_site *site)
 {
-    (void)b;
     if ((const char *)ptr < (char *)block_payload(region_first(r)) ||
         (const char *)ptr >= (char *)region_fence(r))
         report_fatal(site->op, ptr, "%s (not the start of a block)", site->foreign);

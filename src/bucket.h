@@ -74,9 +74,9 @@ static inline void bucket_unlock(bucket *b)
 /* A block for size bytes (block_granules_for(size) != 0) whose payload is
  * aligned to alignment (a power of two); NULL when the OS refuses memory. */
 void *bucket_alloc(bucket *b, size_t size, size_t alignment, const bucket_site *site);
-/* The live block whose payload is ptr, a pointer inside region r of this
- * bucket; aborts with site's words when ptr is not one. */
-block *bucket_block_of(bucket *b, region *r, const void *ptr, const bucket_site *site);
+/* The live block whose payload is ptr, a pointer inside region r (whose
+ * bucket's lock is held); aborts with site's words when ptr is not one. */
+block *bucket_block_of(region *r, const void *ptr, const bucket_site *site);
 /* Frees a live block of region r: into the quarantine when the bucket keeps one (its
  * oldest blocks leave it), else merged with free neighbours at once; a
  * region it empties goes back to the OS. */

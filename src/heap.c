@@ -25,7 +25,6 @@ static const bucket_site realloc_site = {"warden_heap_realloc", "use after free 
                                          "invalid pointer"};
 static const bucket_site usable_site = {"warden_heap_usable_size",
                                         "use after free (block already freed)", "invalid pointer"};
-static const bucket_site alloc_site = {"warden_heap_alloc", "heap corruption", "heap corruption"};
 
 void heap_verify(const warden_heap *heap, const char *op)
 {
@@ -125,8 +124,9 @@ static void *heap_alloc(warden_heap *heap, size_t size, size_t alignment, const 
         return NULL;
     }
     bucket *b = bucket_for(heap, size);
+    const bucket_site site = {op, "heap corruption", "heap corruption"}; /* names the entry point */
     bucket_lock(b);
-    void *p = bucket_alloc(b, size, alignment, &alloc_site);
+    void *p = bucket_alloc(b, size, alignment, &site);
     bucket_unlock(b);
     if (!p)
         errno = ENOMEM;
@@ -184,7 +184,7 @@ static void heap_free_in(warden_heap *heap, void *ptr, const bucket_site *site)
     region *r = heap_region_of(heap, ptr, site);
     bucket *b = r->owner;
     bucket_lock(b);
-    bucket_free(b, r, bucket_block_of(b, r, ptr, site), site);
+    bucket_free(b, r, bucket_block_of(r, ptr, site), site);
     bucket_unlock(b);
 }
 
@@ -204,7 +204,7 @@ size_t warden_heap_usable_size(warden_heap *heap, const void *ptr)
     region *r = heap_region_of(heap, ptr, &usable_site);
     bucket *b = r->owner;
     bucket_lock(b);
-    block *blk = bucket_block_of(b, r, ptr, &usable_site);
+    block *blk = bucket_block_of(r, ptr, &usable_site);
     /* Where a tool watches, the bytes past the request are poisoned. */
     size_t usable = SAN_ANY ? block_requested(blk) : block_usable(blk);
     bucket_unlock(b);
@@ -227,7 +227,7 @@ void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size)
     region *r = heap_region_of(heap, ptr, &realloc_site);
     bucket *from = r->owner;
     bucket_lock(from);
-    block *blk = bucket_block_of(from, r, ptr, &realloc_site);
+    block *blk = bucket_block_of(r, ptr, &realloc_site);
     size_t old_size = block_requested(blk); /* what the user can read: the rest may be poisoned */
     if (block_granules_for(size) == 0) {
         bucket_unlock(from);
