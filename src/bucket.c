@@ -84,16 +84,6 @@ static inline block *prev_proved(const region *r, const block *blk, const void *
     return prev;
 }
 
-/* Whether blk, with prev_size 0, is really its region's first block: a
- * damaged tag must not make the allocator believe a region is empty. */
-static int is_first_proved(const block *blk, const void *ptr, const bucket_site *site)
-{
-    const region *r = region_of_first(blk);
-    if (region_of(blk) != r)
-        report_bad_header(blk, ptr, site);
-    return 1;
-}
-
 /* ---- regions ---------------------------------------------------------- */
 
 /* Maps a new region for at least g granules; returns its one free block. */
@@ -269,11 +259,13 @@ static void bucket_release(bucket *b, region *r, block *blk, const bucket_site *
         next = block_next(next);
         prove(next, ptr, site);
     }
-    if (block_prev_size(start) == 0 && block_size(next) == 0 && is_first_proved(start, ptr, site)) {
+    /* Empty region: the merged block starts at its first block (known from r,
+     * never from a tag that could be damaged) and ends at its fence. */
+    if (start == region_first(r) && block_size(next) == 0) {
         if (b->empty_regions >= BUCKET_EMPTY_RESERVE) {
             if (merged_next)
                 freelist_remove(&b->free, merged_next);
-            bucket_release_region(b, region_of_first(start));
+            bucket_release_region(b, r);
             return;
         }
         b->empty_regions++;

@@ -79,7 +79,6 @@ warden_heap *warden_heap_create(const warden_heap_config *config)
         errno = ENOMEM;
         return NULL;
     }
-    heap->flags = c.flags;
     heap->bucket_count = c.bucket_count;
     heap->map_size = map_size;
     int locked = !(c.flags & WARDEN_HEAP_NO_LOCK);

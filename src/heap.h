@@ -22,7 +22,6 @@
  */
 struct warden_heap {
     uint64_t seal;                         /* keyed hash of address and shape */
-    unsigned flags;                        /* WARDEN_HEAP_* given at creation */
     size_t bucket_count;                   /* fixed buckets */
     size_t map_size;                       /* bytes mapped for this struct */
     size_t limits[WARDEN_HEAP_MAX_BUCKETS]; /* largest request of each fixed bucket */

@@ -55,11 +55,6 @@ static inline block *region_fence(const region *r)
     return (block *)(region_end(r) - BLOCK_HEADER);
 }
 
-/* The region whose first block is b (b->prev_size == 0). */
-static inline region *region_of_first(const block *b)
-{
-    return (region *)((char *)b - REGION_HEADER);
-}
 
 static inline uint64_t region_seal_of(const region *r)
 {
@@ -71,11 +66,6 @@ static inline int region_is_sealed(const region *r)
     return r->seal == region_seal_of(r);
 }
 
-/* Whether b, followed by the header next, is its region's only block. */
-static inline int region_is_whole(const block *b, const block *next)
-{
-    return block_prev_size(b) == 0 && block_size(next) == 0;
-}
 
 /* Bytes of a region whose one block is at least g granules, and at least
  * least_bytes; 0 when no such region can exist. */

@@ -115,12 +115,6 @@ void testutil_expect_abort(void (*fn)(void *), void *arg, const char *expected, 
     printf("ABORT-CASE %d %s\n", n, expected);
 }
 
-void testutil_expect_heap(warden_heap *heap, long regions, long live_blocks, long free_blocks,
-                          const char *file, int line)
-{
-    (void)heap, (void)regions, (void)live_blocks, (void)free_blocks;
-    shim_fail(file, line, "the heap is not built for wasm");
-}
 
 void testutil_args(int argc, char **argv)
 {
