@@ -5,7 +5,7 @@
 # build and an MSan build (each with the sanitizer tests its flavour runs),
 # shows the use-after-free tests need the poisoning, runs the Release
 # tests under Valgrind, builds the bump arena for wasm32-wasi and runs its
-# suite under Node's WASI, cross-compiles the library for Windows, and installs
+# suite under Node's WASI, cross-compiles for Windows and runs that under Wine, and installs
 # warden to build a program against it with pkg-config and find_package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,11 +72,26 @@ ci/deps.sh clang wasi-libc libclang-rt-14-dev-wasm32 nodejs
 build_and_test wasm -DCMAKE_TOOLCHAIN_FILE=ci/wasm32-wasi.cmake -DCMAKE_BUILD_TYPE=Release
 echo "minimal wasm module using the arena: $(wc -c < build/wasm/bump_minimal.wasm) bytes (-Os, stripped)"
 
-section "windows: the library cross-compiled with mingw-w64 (VirtualAlloc page source)"
+section "windows: the library cross-compiled with mingw-w64 (VirtualAlloc page source), run under Wine"
 ci/deps.sh gcc-mingw-w64-x86-64-posix
 cmake -S . -B build/windows -DCMAKE_TOOLCHAIN_FILE=ci/mingw-w64.cmake -DCMAKE_BUILD_TYPE=Release \
   -DWARDEN_BUILD_TESTS=OFF -DWARDEN_WERROR=ON >/dev/null
 cmake --build build/windows -j"$jobs"
+# ... and run under Wine: the heap and the arena with their checkers, then a
+# double free that must end in the warden: line and abort() (exit status 3)
+ci/deps.sh wine64
+export WINEDEBUG=-all WINEPREFIX="$root/build/wineprefix"
+wine=/usr/lib/wine/wine64
+"$wine" build/windows/win_smoke.exe 2>/dev/null | grep -a "heap and arena ok"
+set +e
+misuse=$("$wine" build/windows/win_smoke.exe double-free 2>&1)
+rc=$?
+set -e
+if [ $rc -ne 3 ] || ! grep -aq "warden: warden_heap_free(.*): double free" <<< "$misuse"; then
+  echo "ci/test.sh: the double free under Wine was not caught (exit $rc): $misuse" >&2
+  exit 1
+fi
+echo "double free under Wine: caught, exit status 3"
 
 section "install: pkg-config and find_package consumers"
 prefix=$(mktemp -d)
