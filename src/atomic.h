@@ -1,5 +1,5 @@
 /* atomic.h — the few atomic operations warden needs (pointer loads, stores
- * and compare-and-swap, a word compare-and-swap), over the compiler's builtins. */
+ * and compare-and-swap, word loads, stores, adds and compare-and-swap), over the compiler's builtins. */
 #ifndef WARDEN_ATOMIC_H
 #define WARDEN_ATOMIC_H
 
@@ -14,6 +14,14 @@ static inline int atomic_cas_ptr(void *volatile *p, void *expected, void *desire
     return _InterlockedCompareExchangePointer(p, desired, expected) == expected;
 }
 static inline uint64_t atomic_load_u64(const volatile uint64_t *p) { return *p; }
+static inline uint32_t atomic_load_u32(const volatile uint32_t *p) { return *p; }
+static inline uint64_t atomic_peek_u64(const volatile uint64_t *p) { return *p; }
+static inline void atomic_put_u64(volatile uint64_t *p, uint64_t v) { *p = v; }
+static inline uint64_t atomic_add_u64(volatile uint64_t *p, uint64_t v)
+{
+    return (uint64_t)_InterlockedExchangeAdd64((volatile long long *)p, (long long)v) + v;
+}
+static inline void atomic_store_u32(volatile uint32_t *p, uint32_t v) { *p = v; }
 static inline int atomic_cas_u64(volatile uint64_t *p, uint64_t expected, uint64_t desired)
 {
     return (uint64_t)_InterlockedCompareExchange64((volatile long long *)p, (long long)desired,
@@ -33,6 +41,12 @@ static inline int atomic_cas_ptr(void **p, void *expected, void *desired)
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 static inline uint64_t atomic_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint32_t atomic_load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+/* relaxed 64-bit word: whole, never torn, no ordering */
+static inline uint64_t atomic_peek_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void atomic_put_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline uint64_t atomic_add_u64(uint64_t *p, uint64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_RELAXED); }
+static inline void atomic_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
 static inline int atomic_cas_u64(uint64_t *p, uint64_t expected, uint64_t desired)
 {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
 #include "integrity.h"
 #include "sanitize.h"
 
@@ -44,41 +45,79 @@
 #define BLOCK_FREE 0x1u        /* on a free list */
 #define BLOCK_MARK 0x2u        /* scratch bit of the checker, outside the seal */
 #define BLOCK_QUARANTINED 0x4u /* freed by the user, held back from reuse */
-#define BLOCK_STATE (BLOCK_FREE | BLOCK_QUARANTINED)
+#define BLOCK_CACHED 0x8u      /* freed by the user into the malloc layer's thread cache:
+                                  live to the heap, sealed as seal_live ^ the cache key */
+#define BLOCK_HASHED_STATE (BLOCK_FREE | BLOCK_QUARANTINED) /* the state bits inside the hash */
+#define BLOCK_STATE (BLOCK_HASHED_STATE | BLOCK_CACHED)     /* not the user's: any of these */
 #define BLOCK_SLACK_SHIFT 16   /* flags >> 16: usable bytes minus bytes asked for */
 
 typedef struct block {
     uint32_t size_;      /* granules, header included */
     uint32_t prev_size_; /* granules of the block just before; 0 for a region's first */
-    uint32_t flags_;     /* BLOCK_* bits | slack << BLOCK_SLACK_SHIFT */
-    uint32_t seal_;      /* keyed hash of address, size and state */
+    uint64_t state_;     /* flags (BLOCK_* bits | slack << BLOCK_SLACK_SHIFT) | seal << 32 */
 } block;
 
+/* A header as read: the same four fields, loose. */
+typedef struct block_hdr {
+    uint32_t size_, prev_size_, flags_, seal_;
+} block_hdr;
+
 _Static_assert(sizeof(block) == BLOCK_HEADER, "a block header is 16 bytes");
-_Static_assert(BLOCK_STATE < 8, "the sealed state bits sit below size << 3");
+_Static_assert(BLOCK_HASHED_STATE < 8, "the hashed state bits sit below size << 3");
 _Static_assert(2 * sizeof(void *) <= (BLOCK_MIN_GRANULES * GRANULE) - BLOCK_HEADER,
                "a minimum block holds the free-list links");
 
+/*
+ * Threads: the malloc layer's thread caches flip a live block's state
+ * (flags and seal) without the bucket lock, while the lock holder may be
+ * writing the same header's boundary tag (a neighbour merging) or reading
+ * its state (proving a neighbour). So flags and seal are one word, read and
+ * written whole and atomically; the tag is written alone; the lock-free
+ * paths never touch prev_size_. Everything else runs under the lock.
+ */
+static inline uint64_t block_state_load(const block *b)
+{
+    return atomic_peek_u64(&b->state_);
+}
+
+static inline void block_state_store(block *b, uint32_t flags, uint32_t seal)
+{
+    atomic_put_u64(&b->state_, (uint64_t)flags | ((uint64_t)seal << 32));
+}
+
 /* ---- reading and writing a header: whole, bracketed -------------------------- */
 
-static inline block block_load(const block *b)
+static inline block_hdr block_load(const block *b)
 {
     san_meta_open(b, BLOCK_HEADER);
-    block h = *b;
+    uint64_t state = block_state_load(b);
+    block_hdr h = {b->size_, b->prev_size_, (uint32_t)state, (uint32_t)(state >> 32)};
     san_meta_close(b, BLOCK_HEADER);
     return h;
 }
 
-static inline void block_store(block *b, block h)
+static inline void block_store(block *b, block_hdr h)
 {
     san_meta_open(b, BLOCK_HEADER);
-    *b = h;
+    b->size_ = h.size_;
+    b->prev_size_ = h.prev_size_;
+    block_state_store(b, h.flags_, h.seal_);
     san_meta_close(b, BLOCK_HEADER);
 }
 
-static inline uint32_t block_seal_for(const block *at, const block *h)
+/* The seal of a live block of size granules at `at`: one hash. A free or
+ * quarantined block hashes its state in; a cached one is the live seal
+ * xor the cache key, so entering and leaving a thread cache costs one
+ * xor, and a block freed twice is told from a damaged one. */
+static inline uint32_t block_seal_hashed(const block *at, uint32_t size, uint32_t hashed_state)
 {
-    return (uint32_t)(integrity_hash(at, ((uint64_t)h->size_ << 3) | (h->flags_ & BLOCK_STATE)) >> 32);
+    return (uint32_t)(integrity_hash(at, ((uint64_t)size << 3) | hashed_state) >> 32);
+}
+
+static inline uint32_t block_seal_for(const block *at, const block_hdr *h)
+{
+    uint32_t seal = block_seal_hashed(at, h->size_, h->flags_ & BLOCK_HASHED_STATE);
+    return (h->flags_ & BLOCK_CACHED) ? seal ^ integrity_cache_key() : seal;
 }
 
 /* ---- fields -------------------------------------------------------------------- */
@@ -110,7 +149,7 @@ static inline int block_is_quarantined(const block *b)
 
 static inline int block_is_sealed(const block *b)
 {
-    block h = block_load(b);
+    block_hdr h = block_load(b);
     return h.seal_ == block_seal_for(b, &h);
 }
 
@@ -127,7 +166,7 @@ static inline size_t block_usable(const block *b)
 /* The bytes the user asked for (usable minus the recorded slack). */
 static inline size_t block_requested(const block *b)
 {
-    block h = block_load(b);
+    block_hdr h = block_load(b);
     return ((size_t)h.size_ << GRANULE_SHIFT) - BLOCK_HEADER - (h.flags_ >> BLOCK_SLACK_SHIFT);
 }
 
@@ -136,30 +175,31 @@ static inline size_t block_requested(const block *b)
 /* Writes a whole header and seals it. */
 static inline void block_write(block *b, uint32_t size, uint32_t prev_size, uint32_t flags)
 {
-    block h = {size, prev_size, flags, 0};
+    block_hdr h = {size, prev_size, flags, 0};
     h.seal_ = block_seal_for(b, &h);
     block_store(b, h);
 }
 
 static inline void block_set_size(block *b, uint32_t size)
 {
-    block h = block_load(b);
+    block_hdr h = block_load(b);
     h.size_ = size;
     h.seal_ = block_seal_for(b, &h);
     block_store(b, h);
 }
 
-/* The boundary tag is not sealed: writing it needs no hash. */
+/* The boundary tag is not sealed: writing it needs no hash. It is written
+ * alone: the block may be live, its state flipped by a thread cache. */
 static inline void block_set_prev_size(block *b, uint32_t prev_size)
 {
-    block h = block_load(b);
-    h.prev_size_ = prev_size;
-    block_store(b, h);
+    san_meta_open(b, BLOCK_HEADER);
+    b->prev_size_ = prev_size;
+    san_meta_close(b, BLOCK_HEADER);
 }
 
 static inline void block_set_flags(block *b, uint32_t flags)
 {
-    block h = block_load(b);
+    block_hdr h = block_load(b);
     h.flags_ = flags;
     h.seal_ = block_seal_for(b, &h);
     block_store(b, h);
@@ -174,7 +214,7 @@ static inline uint32_t block_live_flags(size_t usable, size_t requested)
 /* The checker's scratch bit; outside the seal. */
 static inline void block_set_mark(block *b, int on)
 {
-    block h = block_load(b);
+    block_hdr h = block_load(b);
     h.flags_ = on ? h.flags_ | BLOCK_MARK : h.flags_ & ~BLOCK_MARK;
     block_store(b, h);
 }
@@ -249,6 +289,37 @@ static inline void block_link_set_prev(block *b, block *prev)
     block_links l = block_links_load(b);
     l.prev = prev;
     block_links_store(b, l);
+}
+
+/* ---- the malloc layer's thread cache: entering and leaving it ------------------- */
+
+/* Proves b a live block (sealed, no state bit) and marks it cached, for a
+ * free: returns its granules, or 0 when it is not a live block (a double
+ * free, a damaged header, not a block at all) and nothing was written. */
+static inline uint32_t block_cache_enter(block *b)
+{
+    san_meta_open(b, BLOCK_HEADER);
+    uint32_t size = b->size_;
+    uint64_t state = block_state_load(b);
+    san_meta_close(b, BLOCK_HEADER);
+    uint32_t seal = block_seal_hashed(b, size, 0);
+    if ((state & BLOCK_STATE) || (uint32_t)(state >> 32) != seal)
+        return 0;
+    block_state_store(b, BLOCK_CACHED, seal ^ integrity_cache_key());
+    return size;
+}
+
+/* Hands a cached block out again for a request of requested bytes: one
+ * xor, no hash. A header damaged while cached stays unsealed, and the next
+ * free or check names it. */
+static inline void block_cache_leave(block *b, size_t requested)
+{
+    san_meta_open(b, BLOCK_HEADER);
+    uint32_t size = b->size_;
+    uint64_t state = block_state_load(b);
+    san_meta_close(b, BLOCK_HEADER);
+    block_state_store(b, block_live_flags(((size_t)size << GRANULE_SHIFT) - BLOCK_HEADER, requested),
+                      (uint32_t)(state >> 32) ^ integrity_cache_key());
 }
 
 /* Granules of a block whose payload holds at least size bytes, or 0 when

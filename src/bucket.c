@@ -12,7 +12,8 @@ void bucket_init(bucket *b, const void *heap, unsigned index, size_t limit, size
                  int locked, size_t quarantine_limit)
 {
     *b = (bucket){.locked = locked, .index = index, .heap = heap, .limit = limit,
-                  .region_size = region_size, .quarantine_limit = quarantine_limit};
+                  .region_size = region_size, .quarantine_limit = quarantine_limit,
+                  .empty_reserve = BUCKET_EMPTY_RESERVE};
     platform_lock_init(&b->lock);
 }
 
@@ -262,7 +263,7 @@ static void bucket_release(bucket *b, region *r, block *blk, const bucket_site *
     /* Empty region: the merged block starts at its first block (known from r,
      * never from a tag that could be damaged) and ends at its fence. */
     if (start == region_first(r) && block_size(next) == 0) {
-        if (b->empty_regions >= BUCKET_EMPTY_RESERVE) {
+        if (b->empty_regions >= b->empty_reserve) {
             if (merged_next)
                 freelist_remove(&b->free, merged_next);
             bucket_release_region(b, r);

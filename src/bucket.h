@@ -14,7 +14,8 @@
 #include "region.h"
 
 /* Empty regions a bucket keeps mapped rather than return to the OS, so that
- * alloc/free at a region boundary does not call mmap every time. */
+ * alloc/free at a region boundary does not call mmap every time (the
+ * default; heap_tune sets another per bucket). */
 #define BUCKET_EMPTY_RESERVE 1u
 
 /* The words a misuse report uses for one public entry point. */
@@ -28,7 +29,7 @@ typedef struct bucket_site {
  * Invariants (proved by heap_check):
  *   regions lists exactly the regions with owner == this bucket
  *   region_count, mapped_bytes == count and bytes of that list
- *   empty_regions == regions whose one block is free, <= BUCKET_EMPTY_RESERVE
+ *   empty_regions == regions whose one block is free, <= empty_reserve
  *   live_blocks, live_bytes == allocated blocks and their usable bytes
  *   quarantine list == the blocks marked QUARANTINED, oldest first;
  *     quarantine_bytes <= quarantine_limit
@@ -44,6 +45,7 @@ typedef struct bucket {
     size_t region_count;    /* regions mapped right now */
     size_t mapped_bytes;    /* their bytes */
     size_t empty_regions;   /* regions kept mapped although all free */
+    size_t empty_reserve;   /* most empty regions kept (BUCKET_EMPTY_RESERVE unless tuned) */
     size_t live_blocks;     /* allocated blocks */
     size_t live_bytes;      /* their usable bytes */
     size_t quarantine_limit; /* most usable bytes held in quarantine; 0: none */

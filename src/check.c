@@ -165,9 +165,9 @@ static int check_totals(checker *c, const tally *t, size_t regions, size_t mappe
     if (regions != b->region_count || mapped != b->mapped_bytes)
         return fail(c, "region counts %zu / %zu bytes, the list holds %zu / %zu", b->region_count,
                     b->mapped_bytes, regions, mapped);
-    if (t->empty_regions != b->empty_regions || t->empty_regions > BUCKET_EMPTY_RESERVE)
-        return fail(c, "%zu empty regions kept, counted %zu (reserve %u)", t->empty_regions,
-                    b->empty_regions, BUCKET_EMPTY_RESERVE);
+    if (t->empty_regions != b->empty_regions || t->empty_regions > b->empty_reserve)
+        return fail(c, "%zu empty regions kept, counted %zu (reserve %zu)", t->empty_regions,
+                    b->empty_regions, b->empty_reserve);
     return 0;
 }
 

@@ -115,7 +115,7 @@ static bucket *bucket_for(warden_heap *heap, size_t size)
     return &heap->buckets[i];
 }
 
-static void *heap_alloc(warden_heap *heap, size_t size, size_t alignment, const char *op)
+void *heap_alloc(warden_heap *heap, size_t size, size_t alignment, const char *op)
 {
     heap_verify(heap, op);
     if (block_granules_for(size) == 0) {
@@ -163,22 +163,21 @@ void *warden_heap_alloc_aligned(warden_heap *heap, size_t size, size_t alignment
 
 /* ---- user pointers ------------------------------------------------------- */
 
-/* The region of this heap that holds ptr; aborts when there is none. */
-static region *heap_region_of(warden_heap *heap, const void *ptr, const bucket_site *site)
+region *heap_region_of(const warden_heap *heap, const void *ptr, const bucket_site *site)
 {
     if (((uintptr_t)ptr & (GRANULE - 1)) != 0)
         report_fatal(site->op, ptr, "%s (misaligned pointer)", site->foreign);
     region *r = region_of(ptr);
     if (!r)
         report_fatal(site->op, ptr, "%s (not a pointer from a warden heap)", site->foreign);
-    if (!region_is_sealed(r))
+    if (!region_is_sealed(r) || r->heap != r->owner->heap)
         report_fatal(site->op, ptr, "heap corruption (region header %p overwritten)", (void *)r);
-    if (r->owner->heap != heap)
+    if (heap && r->owner->heap != heap)
         report_fatal(site->op, ptr, "%s (pointer from another warden heap)", site->foreign);
     return r;
 }
 
-static void heap_free_in(warden_heap *heap, void *ptr, const bucket_site *site)
+void heap_free_ptr(const warden_heap *heap, void *ptr, const bucket_site *site)
 {
     region *r = heap_region_of(heap, ptr, site);
     bucket *b = r->owner;
@@ -192,7 +191,19 @@ void warden_heap_free(warden_heap *heap, void *ptr)
     if (!ptr)
         return;
     heap_verify(heap, free_site.op);
-    heap_free_in(heap, ptr, &free_site);
+    heap_free_ptr(heap, ptr, &free_site);
+}
+
+size_t heap_usable(const warden_heap *heap, const void *ptr, const bucket_site *site)
+{
+    region *r = heap_region_of(heap, ptr, site);
+    bucket *b = r->owner;
+    bucket_lock(b);
+    block *blk = bucket_block_of(r, ptr, site);
+    /* Where a tool watches, the bytes past the request are poisoned. */
+    size_t usable = SAN_ANY ? block_requested(blk) : block_usable(blk);
+    bucket_unlock(b);
+    return usable;
 }
 
 size_t warden_heap_usable_size(warden_heap *heap, const void *ptr)
@@ -200,51 +211,116 @@ size_t warden_heap_usable_size(warden_heap *heap, const void *ptr)
     if (!ptr)
         return 0;
     heap_verify(heap, usable_site.op);
-    region *r = heap_region_of(heap, ptr, &usable_site);
-    bucket *b = r->owner;
-    bucket_lock(b);
-    block *blk = bucket_block_of(r, ptr, &usable_site);
-    /* Where a tool watches, the bytes past the request are poisoned. */
-    size_t usable = SAN_ANY ? block_requested(blk) : block_usable(blk);
-    bucket_unlock(b);
-    return usable;
+    return heap_usable(heap, ptr, &usable_site);
 }
 
 /*
  * realloc, case by case:
- *   1. ptr NULL                      -> a fresh allocation
- *   2. ptr not a live block          -> abort (foreign, freed, damaged)
- *   3. size impossible               -> NULL, ENOMEM, block untouched
- *   4. same bucket, fits in place    -> shrink by splitting / grow into the free next block
- *   5. otherwise                     -> allocate in the bucket the size belongs to, copy, free
+ *   1. ptr not a live block          -> abort (foreign, freed, damaged)
+ *   2. size impossible               -> NULL, ENOMEM, block untouched
+ *   3. same bucket, fits in place    -> shrink by splitting / grow into the free next block
+ *   4. otherwise                     -> allocate in the bucket the size belongs to (of the
+ *                                       block's own heap), copy, free
  */
-void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size)
+void *heap_realloc(const warden_heap *heap, void *ptr, size_t size, const bucket_site *site)
 {
-    if (!ptr)
-        return heap_alloc(heap, size, 0, realloc_site.op);
-    heap_verify(heap, realloc_site.op);
-    region *r = heap_region_of(heap, ptr, &realloc_site);
+    region *r = heap_region_of(heap, ptr, site);
     bucket *from = r->owner;
+    warden_heap *home = (warden_heap *)from->heap;
     bucket_lock(from);
-    block *blk = bucket_block_of(r, ptr, &realloc_site);
+    block *blk = bucket_block_of(r, ptr, site);
     size_t old_size = block_requested(blk); /* what the user can read: the rest may be poisoned */
     if (block_granules_for(size) == 0) {
         bucket_unlock(from);
         errno = ENOMEM;
         return NULL;
     }
-    bucket *to = bucket_for(heap, size);
-    int in_place = to == from && bucket_resize(from, blk, size, &realloc_site);
+    bucket *to = bucket_for(home, size);
+    int in_place = to == from && bucket_resize(from, blk, size, site);
     bucket_unlock(from);
     if (in_place)
         return ptr;
 
-    void *fresh = heap_alloc(heap, size, 0, realloc_site.op);
+    void *fresh = heap_alloc(home, size, 0, site->op);
     if (!fresh)
         return NULL;
     memcpy(fresh, ptr, old_size < size ? old_size : size);
-    heap_free_in(heap, ptr, &realloc_site);
+    heap_free_ptr(home, ptr, site);
     return fresh;
+}
+
+void *warden_heap_realloc(warden_heap *heap, void *ptr, size_t size)
+{
+    if (!ptr)
+        return heap_alloc(heap, size, 0, realloc_site.op);
+    heap_verify(heap, realloc_site.op);
+    return heap_realloc(heap, ptr, size, &realloc_site);
+}
+
+/* ---- batches for the malloc layer's thread caches ------------------------ */
+
+size_t heap_take_cached(warden_heap *heap, size_t size, block **out, size_t n, const char *op)
+{
+    bucket *b = bucket_for(heap, size);
+    const bucket_site site = {op, "heap corruption", "heap corruption"};
+    size_t got = 0;
+    bucket_lock(b);
+    for (; got < n; got++) {
+        void *p = bucket_alloc(b, size, 0, &site);
+        if (!p)
+            break;
+        out[got] = block_of_payload(p);
+        block_set_flags(out[got], BLOCK_CACHED);
+    }
+    bucket_unlock(b);
+    return got;
+}
+
+void heap_give_cached(block *const *blocks, size_t n, const bucket_site *site)
+{
+    bucket *held = NULL;
+    for (size_t i = 0; i < n; i++) {
+        block *blk = blocks[i];
+        const void *ptr = block_payload(blk);
+        region *r = heap_region_of(NULL, ptr, site);
+        if (r->owner != held) {
+            if (held)
+                bucket_unlock(held);
+            held = r->owner;
+            bucket_lock(held);
+        }
+        /* Cached blocks were proved when they were freed; a header damaged
+         * since is caught here, before the heap trusts its size. */
+        if (!block_is_sealed(blk) || !(block_flags(blk) & BLOCK_CACHED))
+            report_fatal(site->op, ptr, "heap corruption (header of cached block overwritten)");
+        block_cache_leave(blk, block_usable(blk));
+        bucket_free(held, r, blk, site);
+    }
+    if (held)
+        bucket_unlock(held);
+}
+
+/* ---- whole-heap operations of the malloc layer --------------------------- */
+
+void heap_tune(warden_heap *heap, size_t large_region_size, size_t empty_reserve, size_t large_reserve)
+{
+    heap_verify(heap, "heap_tune");
+    for (size_t i = 0; i <= heap->bucket_count; i++)
+        heap->buckets[i].empty_reserve = i < heap->bucket_count ? empty_reserve : large_reserve;
+    if (large_region_size)
+        heap->buckets[heap->bucket_count].region_size = large_region_size;
+}
+
+void heap_lock_all(warden_heap *heap)
+{
+    for (size_t i = 0; i <= heap->bucket_count; i++)
+        bucket_lock(&heap->buckets[i]);
+}
+
+void heap_unlock_all(warden_heap *heap)
+{
+    for (size_t i = heap->bucket_count + 1; i-- > 0;)
+        bucket_unlock(&heap->buckets[i]);
 }
 
 /* ---- statistics ------------------------------------------------------------ */

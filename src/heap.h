@@ -37,4 +37,30 @@ static inline uint64_t heap_seal_of(const warden_heap *heap)
 /* Aborts with a one-line report unless heap is a live warden heap. */
 void heap_verify(const warden_heap *heap, const char *op);
 
+/* ---- for the layers above the public API (the malloc layer) ---------------
+ * Each takes the words of its caller's entry point (site, op), so a report
+ * names `free` or `realloc`, not the heap function behind it. A heap
+ * argument of NULL means "whichever warden heap owns the pointer". */
+
+/* heap_alloc: as warden_heap_alloc(_aligned); alignment 0 for none. */
+void *heap_alloc(warden_heap *heap, size_t size, size_t alignment, const char *op);
+/* The region of ptr, proved (aligned, registered, sealed, of heap); aborts otherwise. */
+region *heap_region_of(const warden_heap *heap, const void *ptr, const bucket_site *site);
+void heap_free_ptr(const warden_heap *heap, void *ptr, const bucket_site *site);
+size_t heap_usable(const warden_heap *heap, const void *ptr, const bucket_site *site);
+/* realloc of a live block (ptr != NULL) within the heap that owns it. */
+void *heap_realloc(const warden_heap *heap, void *ptr, size_t size, const bucket_site *site);
+/* Up to n blocks for size bytes, from one bucket under one lock, marked
+ * BLOCK_CACHED; returns how many (fewer when out of memory). */
+size_t heap_take_cached(warden_heap *heap, size_t size, block **out, size_t n, const char *op);
+/* Gives cached blocks (of any heaps) back: each proved, made live and
+ * freed, taking each bucket's lock once per run of blocks. */
+void heap_give_cached(block *const *blocks, size_t n, const bucket_site *site);
+/* Empty regions kept per fixed bucket and for the large bucket, and the
+ * least size of a large region (0: unchanged). */
+void heap_tune(warden_heap *heap, size_t large_region_size, size_t empty_reserve, size_t large_reserve);
+/* Every bucket lock, in order (fork); unlock releases in reverse. */
+void heap_lock_all(warden_heap *heap);
+void heap_unlock_all(warden_heap *heap);
+
 #endif /* WARDEN_HEAP_INTERNAL_H */

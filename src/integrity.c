@@ -4,6 +4,7 @@
 #include "platform.h"
 
 uint64_t integrity_secret_value;
+uint32_t integrity_cache_key_value;
 
 void integrity_init(void)
 {
@@ -14,4 +15,6 @@ void integrity_init(void)
         platform_random(&fresh, sizeof fresh);
     /* Whoever wins the race sets it; everyone then sees the same secret. */
     atomic_cas_u64(&integrity_secret_value, 0, fresh);
+    uint64_t k = integrity_secret() * 0xd6e8feb86659fd93u;
+    atomic_store_u32(&integrity_cache_key_value, (uint32_t)(k >> 32) | 1u);
 }

@@ -9,6 +9,7 @@
 #include "atomic.h"
 
 extern uint64_t integrity_secret_value;
+extern uint32_t integrity_cache_key_value; /* derived from the secret; never 0 */
 
 /* Draws the secret once per process; safe to call from several threads. */
 void integrity_init(void);
@@ -16,6 +17,12 @@ void integrity_init(void);
 static inline uint64_t integrity_secret(void)
 {
     return atomic_load_u64(&integrity_secret_value);
+}
+
+/* The second key: a cached block's seal is its live seal xor this. */
+static inline uint32_t integrity_cache_key(void)
+{
+    return atomic_load_u32(&integrity_cache_key_value);
 }
 
 /* A 64-bit keyed hash of an address and a word that describes it: two

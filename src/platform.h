@@ -36,4 +36,25 @@ void platform_lock_destroy(platform_lock *lock);
 void platform_lock_acquire(platform_lock *lock);
 void platform_lock_release(platform_lock *lock);
 
+/* ---- for the malloc layer (POSIX hosts only) ------------------------------
+ * None of these allocates through malloc: they run inside it. */
+
+/* Ends the process at once with status (no atexit handlers: they may malloc). */
+_Noreturn void platform_exit(int status);
+/* The value of an environment variable, or NULL; never allocates. */
+const char *platform_getenv(const char *name);
+/* Processors this process may run on (at least 1). */
+unsigned platform_cpu_count(void);
+/* Tells the OS the pages inside [addr, addr + size) may be dropped; they
+ * read back as zeroes or their old contents. Whole pages only. */
+void platform_purge(void *addr, size_t size);
+/* A thread-exit hook: destructor(value) runs when a thread that stored a
+ * non-NULL value ends. 0 on success. */
+int platform_thread_hook_create(void (*destructor)(void *));
+void platform_thread_hook_set(void *value);
+/* fork handlers; 0 on success. */
+int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* Non-zero while the process is known to have one thread. */
+int platform_single_threaded(void);
+
 #endif /* WARDEN_PLATFORM_H */

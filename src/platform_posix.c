@@ -18,6 +18,13 @@
 #if defined(__linux__)
 #include <sys/random.h>
 #endif
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
+#include <sys/single_threaded.h>
+#define HAVE_SINGLE_THREADED 1
+#else
+#define HAVE_SINGLE_THREADED 0
+static char __libc_single_threaded = 0;
+#endif
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(((platform_lock *)0)->opaque),
                "platform_lock too small for pthread_mutex_t");
@@ -132,4 +139,62 @@ void platform_lock_acquire(platform_lock *lock)
 void platform_lock_release(platform_lock *lock)
 {
     pthread_mutex_unlock((pthread_mutex_t *)(void *)lock->opaque);
+}
+
+/* ---- for the malloc layer ------------------------------------------------ */
+
+_Noreturn void platform_exit(int status)
+{
+    _exit(status);
+}
+
+const char *platform_getenv(const char *name)
+{
+    return getenv(name);
+}
+
+unsigned platform_cpu_count(void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0)
+            return (unsigned)n;
+    }
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}
+
+void platform_purge(void *addr, size_t size)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t first = ((uintptr_t)addr + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t last = ((uintptr_t)addr + size) & ~(uintptr_t)(page - 1);
+    if (last > first) {
+        int saved = errno;
+        madvise((void *)first, last - first, MADV_DONTNEED);
+        errno = saved;
+    }
+}
+
+static pthread_key_t thread_hook;
+
+int platform_thread_hook_create(void (*destructor)(void *))
+{
+    return pthread_key_create(&thread_hook, destructor);
+}
+
+void platform_thread_hook_set(void *value)
+{
+    pthread_setspecific(thread_hook, value);
+}
+
+int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return pthread_atfork(prepare, parent, child);
+}
+
+int platform_single_threaded(void)
+{
+    return HAVE_SINGLE_THREADED && __libc_single_threaded;
 }

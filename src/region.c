@@ -1,6 +1,8 @@
 /* region.c — mapping, registering and returning regions. */
 #include "region.h"
 
+#include "bucket.h"
+
 #include "pagemap.h"
 #include "sanitize.h"
 
@@ -24,6 +26,7 @@ region *region_map(struct bucket *owner, size_t size)
         return NULL;
     r->next = r->prev = NULL;
     r->owner = owner;
+    r->heap = owner->heap;
     r->size = size;
     r->seal = region_seal_of(r);
     /* Blocks are the allocator's until handed out; the header stays open. */

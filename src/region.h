@@ -34,7 +34,7 @@ typedef struct region {
     struct bucket *owner;  /* the bucket whose blocks tile this region */
     size_t size;           /* bytes mapped, this header included */
     uint64_t seal;         /* keyed hash of address, owner and size */
-    uint64_t reserved;     /* keeps the first block's payload 16-aligned */
+    const void *heap;      /* owner->heap, copied here so free's fast path skips a load */
 } region;
 
 #define REGION_HEADER sizeof(region)

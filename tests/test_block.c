@@ -11,7 +11,7 @@ START_TEST(test_seal_covers_every_field)
     block *b = (block *)arena;
     block_write(b, 5, 3, BLOCK_FREE);
     ck_assert(block_is_sealed(b));
-    block h = block_load(b), bad;
+    block_hdr h = block_load(b), bad;
     bad = h, bad.size_ ^= 1;
     block_store(b, bad);
     ck_assert(!block_is_sealed(b));
@@ -33,6 +33,35 @@ START_TEST(test_seal_covers_every_field)
     block *c = (block *)(arena + 16);
     block_store(c, block_load(b));
     ck_assert(!block_is_sealed(c));
+}
+END_TEST
+
+/* A thread cache's state: one xor of the live seal, told apart from both
+ * live and damaged; entering twice (a double free) is refused. */
+START_TEST(test_cache_state)
+{
+    integrity_init();
+    block *b = (block *)(arena + 256);
+    block_write(b, 4, 0, block_live_flags(48, 40));
+    ck_assert_uint_eq(block_cache_enter(b), 4);
+    ck_assert(block_is_sealed(b));
+    ck_assert_uint_eq(block_flags(b) & BLOCK_STATE, BLOCK_CACHED);
+    ck_assert_uint_eq(block_cache_enter(b), 0); /* double free: nothing written */
+    ck_assert_uint_eq(block_flags(b) & BLOCK_STATE, BLOCK_CACHED);
+    block_cache_leave(b, 33);
+    ck_assert(block_is_sealed(b));
+    ck_assert_uint_eq(block_flags(b) & BLOCK_STATE, 0);
+    ck_assert_uint_eq(block_requested(b), 33);
+    /* a cached header with its size changed is damage, not a double free */
+    ck_assert_uint_eq(block_cache_enter(b), 4);
+    block_hdr h = block_load(b);
+    h.size_ = 5;
+    block_store(b, h);
+    ck_assert(!block_is_sealed(b));
+    ck_assert_uint_eq(block_cache_enter(b), 0);
+    /* a free block cannot enter */
+    block_write(b, 4, 0, BLOCK_FREE);
+    ck_assert_uint_eq(block_cache_enter(b), 0);
 }
 END_TEST
 
@@ -69,6 +98,7 @@ int main(void)
     Suite *s = suite_create("block");
     TCase *tc = tcase_create("block");
     tcase_add_test(tc, test_seal_covers_every_field);
+    tcase_add_test(tc, test_cache_state);
     tcase_add_test(tc, test_sizes_and_links);
     tcase_add_test(tc, test_granules_for);
     suite_add_tcase(s, tc);

@@ -118,7 +118,7 @@ END_TEST
 START_TEST(test_header_overwritten)
 {
     block *b4 = block_of_payload(p[4]);
-    block saved = block_load(b4), bad = saved;
+    block_hdr saved = block_load(b4), bad = saved;
     bad.size_ ^= 0x4; /* the size field, seal left as it was */
     block_store(b4, bad);
     expect_broken("bad seal");
@@ -155,7 +155,7 @@ START_TEST(test_fence_overwritten)
 {
     region *r = region_of(p[0]);
     block *fence = region_fence(r);
-    block saved = block_load(fence), bad = saved;
+    block_hdr saved = block_load(fence), bad = saved;
     bad.flags_ = BLOCK_FREE;
     block_store(fence, bad);
     expect_broken("fence");

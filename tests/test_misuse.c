@@ -107,7 +107,7 @@ END_TEST
 START_TEST(test_overwritten_header)
 {
     char *p = warden_heap_alloc(heap, 64);
-    block h = block_load(block_of_payload(p));
+    block_hdr h = block_load(block_of_payload(p));
     h.prev_size_ ^= 1; /* one bit of the prev_size field */
     block_store(block_of_payload(p), h);
     expect_abort(free_ptr, p, line_for("warden_heap_free", p, "heap corruption (block header overwritten)"));

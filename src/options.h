@@ -1,0 +1,30 @@
+/* options.h — warden's run-time options: the values of every key of
+ * options.inc, their defaults, the parser of WARDEN_OPTIONS strings
+ * ("key=value:key=value", as ASAN_OPTIONS) and the help table. Nothing
+ * here allocates: it runs inside the first malloc. */
+#ifndef WARDEN_OPTIONS_H
+#define WARDEN_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct options {
+#define OPTION(key, kind, def, least, most, meaning) uint64_t key;
+#include "options.inc"
+#undef OPTION
+} options;
+
+/* Every key at its default. */
+void options_defaults(options *o);
+/* Applies text (NULL or empty: nothing) over o. Keys are separated by ':'
+ * (or ',' or white space). 0 on success; -1 with one line in err (no
+ * newline) naming the bad key or value and what is accepted, and o
+ * unchanged. */
+int options_parse(options *o, const char *text, char *err, size_t err_size);
+/* Writes the table of keys (markdown rows: key, default, accepts, meaning) into
+ * out by calls of write(text, len). */
+void options_table(void (*write)(const char *text, size_t len));
+/* Writes "warden: options key=value ..." (every key) the same way. */
+void options_describe(const options *o, void (*write)(const char *text, size_t len));
+
+#endif /* WARDEN_OPTIONS_H */
