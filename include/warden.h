@@ -113,6 +113,13 @@ WARDEN_API void warden_bump_reset(warden_bump *bump);
 WARDEN_API int warden_bump_check(warden_bump *bump, char *why, size_t why_size);
 WARDEN_API void warden_bump_get_stats(warden_bump *bump, warden_bump_stats *stats);
 
+/* ---- libwarden-malloc: warden as the program's malloc ----------------------
+ * Only in programs that link or preload libwarden-malloc. */
+
+/* Verifies every arena (every block, free list and statistic) and the
+ * calling thread's cache now: 0, or non-zero with one line in why. */
+WARDEN_API int warden_check_all(char *why, size_t why_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -322,6 +322,29 @@ static inline void block_cache_leave(block *b, size_t requested)
                       (uint32_t)(state >> 32) ^ integrity_cache_key());
 }
 
+/* Whether b is a live block (sealed, no state bit), read without the lock
+ * by the thread that owns it: never prev_size_, the state word whole. */
+static inline int block_is_live(const block *b)
+{
+    san_meta_open(b, BLOCK_HEADER);
+    uint32_t size = b->size_;
+    uint64_t state = block_state_load(b);
+    san_meta_close(b, BLOCK_HEADER);
+    return !(state & BLOCK_STATE) && (uint32_t)(state >> 32) == block_seal_hashed(b, size, 0);
+}
+
+/* Records a new request size of live block b, in place (the slack is not
+ * sealed: no hash); by its owner, without the lock. */
+static inline void block_set_requested(block *b, size_t requested)
+{
+    san_meta_open(b, BLOCK_HEADER);
+    uint32_t size = b->size_;
+    uint64_t state = block_state_load(b);
+    san_meta_close(b, BLOCK_HEADER);
+    block_state_store(b, block_live_flags(((size_t)size << GRANULE_SHIFT) - BLOCK_HEADER, requested),
+                      (uint32_t)(state >> 32));
+}
+
 /* Granules of a block whose payload holds at least size bytes, or 0 when
  * no block can be that large. */
 static inline uint32_t block_granules_for(size_t size)

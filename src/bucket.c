@@ -346,3 +346,19 @@ int bucket_resize(bucket *b, block *blk, size_t size, const bucket_site *site)
     san_chunk_resize(b->heap, block_payload(blk), old_requested, size, usable > old_usable ? usable : old_usable);
     return 1;
 }
+
+/* ---- giving pages back ------------------------------------------------------ */
+
+size_t bucket_purge(bucket *b)
+{
+    size_t bytes = 0;
+    for (region *r = b->regions; r; r = r->next)
+        for (block *x = region_first(r); x < region_fence(r); x = block_next(x)) {
+            if (!block_is_free(x) || block_bytes(x) < 2 * PLATFORM_PAGE)
+                continue;
+            char *from = (char *)block_payload(x) + sizeof(block_links);
+            platform_purge(from, (size_t)((char *)block_next(x) - from));
+            bytes += block_bytes(x);
+        }
+    return bytes;
+}

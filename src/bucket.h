@@ -86,4 +86,8 @@ void bucket_free(bucket *b, region *r, block *blk, const bucket_site *site);
 /* Makes blk hold size bytes without moving it: 1 on success, 0 when it cannot grow. */
 int bucket_resize(bucket *b, block *blk, size_t size, const bucket_site *site);
 
+/* Gives the pages inside the free blocks of every region back to the OS
+ * (headers and links stay); returns the bytes of the blocks that had room. */
+size_t bucket_purge(bucket *b);
+
 #endif /* WARDEN_BUCKET_H */

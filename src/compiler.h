@@ -10,6 +10,9 @@
 #include <intrin.h>
 #define WARDEN_PRINTF(fmt, args)
 #define WARDEN_COLD
+#define WARDEN_NOINLINE __declspec(noinline)
+#define WARDEN_LIKELY(x) (x)
+#define WARDEN_TLS __declspec(thread)
 static inline unsigned bits_clz64(uint64_t x) { unsigned long i; _BitScanReverse64(&i, x); return 63u - (unsigned)i; }
 static inline unsigned bits_ctz64(uint64_t x) { unsigned long i; _BitScanForward64(&i, x); return (unsigned)i; }
 static inline int mul_overflows(size_t a, size_t b, size_t *out)
@@ -24,6 +27,11 @@ static inline int mul_overflows(size_t a, size_t b, size_t *out)
 #define WARDEN_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #endif
 #define WARDEN_COLD __attribute__((cold))
+#define WARDEN_NOINLINE __attribute__((noinline))
+#define WARDEN_LIKELY(x) __builtin_expect(!!(x), 1)
+/* One %fs-relative load: a library preloaded or linked at start-up gets
+ * static TLS, and one pointer fits the surplus left for dlopen. */
+#define WARDEN_TLS __thread __attribute__((tls_model("initial-exec")))
 static inline unsigned bits_clz64(uint64_t x) { return (unsigned)__builtin_clzll(x); }
 static inline unsigned bits_ctz64(uint64_t x) { return (unsigned)__builtin_ctzll(x); }
 static inline int mul_overflows(size_t a, size_t b, size_t *out) { return __builtin_mul_overflow(a, b, out); }

@@ -311,6 +311,18 @@ void heap_tune(warden_heap *heap, size_t large_region_size, size_t empty_reserve
         heap->buckets[heap->bucket_count].region_size = large_region_size;
 }
 
+size_t heap_purge(warden_heap *heap)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i <= heap->bucket_count; i++) {
+        bucket *b = &heap->buckets[i];
+        bucket_lock(b);
+        bytes += bucket_purge(b);
+        bucket_unlock(b);
+    }
+    return bytes;
+}
+
 void heap_lock_all(warden_heap *heap)
 {
     for (size_t i = 0; i <= heap->bucket_count; i++)

@@ -59,6 +59,9 @@ void heap_give_cached(block *const *blocks, size_t n, const bucket_site *site);
 /* Empty regions kept per fixed bucket and for the large bucket, and the
  * least size of a large region (0: unchanged). */
 void heap_tune(warden_heap *heap, size_t large_region_size, size_t empty_reserve, size_t large_reserve);
+/* Gives the whole pages inside every free block back to the OS (they stay
+ * mapped, and read back as zeroes); returns the bytes. */
+size_t heap_purge(warden_heap *heap);
 /* Every bucket lock, in order (fork); unlock releases in reverse. */
 void heap_lock_all(warden_heap *heap);
 void heap_unlock_all(warden_heap *heap);

@@ -10,6 +10,8 @@
 /* Every mapping is aligned to, and a multiple of, this many bytes (64 KiB:
  * the Windows allocation granularity, and the page map's chunk). */
 #define PLATFORM_CHUNK ((size_t)1 << 16)
+/* The smallest page any host warden runs on has. */
+#define PLATFORM_PAGE ((size_t)4096)
 
 /* Maps size bytes (a multiple of PLATFORM_CHUNK) of zeroed, read-write memory
  * aligned to PLATFORM_CHUNK. NULL when the OS refuses. */

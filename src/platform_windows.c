@@ -68,3 +68,11 @@ void platform_lock_release(platform_lock *lock)
 {
     ReleaseSRWLockExclusive((SRWLOCK *)(void *)lock->opaque);
 }
+
+void platform_purge(void *addr, size_t size)
+{
+    uintptr_t first = ((uintptr_t)addr + PLATFORM_PAGE - 1) & ~(uintptr_t)(PLATFORM_PAGE - 1);
+    uintptr_t last = ((uintptr_t)addr + size) & ~(uintptr_t)(PLATFORM_PAGE - 1);
+    if (last > first) /* the contents may go; the pages stay committed */
+        VirtualAlloc((void *)first, last - first, MEM_RESET, PAGE_READWRITE);
+}

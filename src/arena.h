@@ -1,0 +1,35 @@
+/* arena.h — the malloc layer's arenas: a fixed set of warden heaps made at
+ * start-up, tuned for a whole program, and the round-robin that spreads
+ * threads over them. */
+#ifndef WARDEN_ARENA_H
+#define WARDEN_ARENA_H
+
+#include <stddef.h>
+
+#include "warden.h"
+
+#define ARENA_MAX 64u
+/* Least size of a region of the large bucket: blocks over 8 KiB share big
+ * regions, so memory freed there is reused resident, without re-faults. */
+#define ARENA_LARGE_REGION ((size_t)32 << 20)
+/* Empty regions each fixed bucket keeps. */
+#define ARENA_EMPTY_RESERVE 4u
+
+/* Makes n heaps (1..ARENA_MAX), each keeping up to large_reserve bytes of
+ * empty large regions; -1 when out of memory. */
+int arena_init(unsigned n, size_t large_reserve);
+unsigned arena_count(void);
+warden_heap *arena_at(unsigned i);
+/* The arena for a new thread: the next one round the ring. */
+warden_heap *arena_pick(void);
+/* Every arena's every lock (fork). */
+void arena_lock_all(void);
+void arena_unlock_all(void);
+/* warden_heap_check over every arena: 0, or non-zero with one line in why. */
+int arena_check(char *why, size_t why_size);
+/* The sum of every arena's statistics. */
+void arena_stats(warden_heap_stats *sum);
+/* Gives the pages of free blocks back to the OS; the bytes given. */
+size_t arena_purge(void);
+
+#endif /* WARDEN_ARENA_H */

@@ -1,0 +1,107 @@
+/* interpose.c — libwarden-malloc's exports: the C allocation API under its
+ * C names (malloc, free, ... as glibc's manual lists what a replacement
+ * must define, plus reallocarray and glibc's malloc_trim, mallinfo2,
+ * mallinfo, malloc_stats), each a call of the front end in wmalloc.h.
+ * Linked or preloaded, these take the place of glibc's for the program,
+ * for libc itself (strdup, getline, stdio, qsort, dlopen, locales) and for
+ * C++'s operator new, which calls malloc. */
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+
+#include "wmalloc.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+EXPORT void *malloc(size_t size)
+{
+    return wmalloc_malloc(size);
+}
+
+EXPORT void free(void *ptr)
+{
+    wmalloc_free(ptr);
+}
+
+EXPORT void *calloc(size_t count, size_t size)
+{
+    return wmalloc_calloc(count, size);
+}
+
+EXPORT void *realloc(void *ptr, size_t size)
+{
+    return wmalloc_realloc(ptr, size);
+}
+
+EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
+{
+    return wmalloc_reallocarray(ptr, count, size);
+}
+
+EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
+{
+    return wmalloc_posix_memalign(out, alignment, size);
+}
+
+EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+    return wmalloc_aligned_alloc(alignment, size);
+}
+
+EXPORT void *memalign(size_t alignment, size_t size)
+{
+    return wmalloc_memalign(alignment, size);
+}
+
+EXPORT void *valloc(size_t size)
+{
+    return wmalloc_valloc(size);
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+    return wmalloc_pvalloc(size);
+}
+
+EXPORT size_t malloc_usable_size(void *ptr)
+{
+    return wmalloc_usable_size(ptr);
+}
+
+EXPORT int malloc_trim(size_t pad)
+{
+    return wmalloc_trim(pad);
+}
+
+EXPORT void malloc_stats(void)
+{
+    wmalloc_print_stats();
+}
+
+EXPORT struct mallinfo2 mallinfo2(void)
+{
+    wmalloc_info i;
+    wmalloc_get_info(&i);
+    struct mallinfo2 m = {0};
+    m.arena = i.mapped;        /* every byte mapped: regions and heap headers */
+    m.ordblks = i.free_blocks; /* free blocks in the heaps */
+    m.uordblks = i.live_bytes; /* bytes of blocks in use (thread caches included) */
+    m.fordblks = i.free_bytes; /* bytes of free blocks */
+    return m;
+}
+
+EXPORT struct mallinfo mallinfo(void)
+{
+    struct mallinfo2 m2 = mallinfo2();
+    struct mallinfo m = {0};
+    m.arena = (int)m2.arena;
+    m.ordblks = (int)m2.ordblks;
+    m.uordblks = (int)m2.uordblks;
+    m.fordblks = (int)m2.fordblks;
+    return m;
+}
+
+EXPORT int warden_check_all(char *why, size_t why_size)
+{
+    return wmalloc_check_all(why, why_size);
+}

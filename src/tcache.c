@@ -1,0 +1,214 @@
+/* tcache.c — making, refilling, flushing and checking thread caches. The
+ * fast paths (pop, push) are inline in tcache.h; everything here runs
+ * once per batch or once per thread. */
+#include "tcache.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "heap.h"
+#include "platform.h"
+#include "report.h"
+
+static const bucket_site cache_site = {"free", "double free", "invalid free"};
+
+static size_t bin_bytes;           /* tcache_setup's class_bytes */
+static platform_lock list_lock;    /* guards caches and the parked flags */
+static tcache *caches;             /* every cache made */
+static tcache_stats counts;        /* relaxed atomics: slow paths only */
+
+static uint32_t cap_of(size_t c)
+{
+    size_t block_bytes = (c + 2) << GRANULE_SHIFT;
+    size_t cap = bin_bytes / block_bytes;
+    if (bin_bytes == 0)
+        return 0;
+    return (uint32_t)(cap < 8 ? 8 : cap > 1024 ? 1024 : cap);
+}
+
+void tcache_setup(size_t class_bytes)
+{
+    bin_bytes = class_bytes;
+    platform_lock_init(&list_lock);
+}
+
+void tcache_lock_list(void)
+{
+    platform_lock_acquire(&list_lock);
+}
+
+void tcache_unlock_list(void)
+{
+    platform_lock_release(&list_lock);
+}
+
+static tcache *cache_map(void)
+{
+    size_t slots = 0;
+    for (size_t c = 0; c < TCACHE_CLASSES; c++)
+        slots += cap_of(c);
+    size_t bytes = sizeof(tcache) + (TCACHE_REMOTE + slots) * sizeof(block *);
+    size_t map_size = (bytes + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
+    tcache *tc = platform_map(map_size);
+    if (!tc)
+        return NULL;
+    tc->map_size = map_size;
+    tc->remote = (block **)(tc + 1);
+    block **at = tc->remote + TCACHE_REMOTE;
+    for (size_t c = 0; c < TCACHE_CLASSES; c++) {
+        tc->bins[c] = (tcache_bin){0, cap_of(c), at};
+        at += cap_of(c);
+    }
+    return tc;
+}
+
+tcache *tcache_create(warden_heap *heap)
+{
+    platform_lock_acquire(&list_lock);
+    tcache *tc = caches;
+    while (tc && !tc->parked)
+        tc = tc->next;
+    if (tc) {
+        tc->parked = 0;
+    } else if ((tc = cache_map()) != NULL) {
+        tc->next = caches;
+        caches = tc;
+        atomic_add_u64(&counts.caches, 1);
+    }
+    if (tc)
+        tc->heap = heap;
+    platform_lock_release(&list_lock);
+    return tc;
+}
+
+/* ---- going home --------------------------------------------------------- */
+
+static void remote_flush(tcache *tc)
+{
+    if (!tc->remote_count)
+        return;
+    atomic_add_u64(&counts.remote_batches, 1);
+    atomic_add_u64(&counts.remote_blocks, tc->remote_count);
+    heap_give_cached(tc->remote, tc->remote_count, &cache_site);
+    tc->remote_count = 0;
+}
+
+/* Gives the oldest n blocks of bin back to the heap. */
+static void bin_drain(tcache_bin *bin, uint32_t n)
+{
+    heap_give_cached(bin->slots, n, &cache_site);
+    memmove(bin->slots, bin->slots + n, (bin->count - n) * sizeof(block *));
+    bin->count -= n;
+}
+
+void tcache_flush(tcache *tc)
+{
+    for (size_t c = 0; c < TCACHE_CLASSES; c++)
+        if (tc->bins[c].count)
+            bin_drain(&tc->bins[c], tc->bins[c].count);
+    remote_flush(tc);
+}
+
+void tcache_release(tcache *tc)
+{
+    tcache_flush(tc);
+    platform_lock_acquire(&list_lock);
+    tc->parked = 1;
+    platform_lock_release(&list_lock);
+}
+
+void tcache_free_slow(tcache *tc, block *b, uint32_t g, int remote)
+{
+    if (remote) {
+        if (tc->remote_count == TCACHE_REMOTE)
+            remote_flush(tc);
+        tc->remote[tc->remote_count++] = b;
+        return;
+    }
+    uint32_t c = g - 2;
+    if (c >= TCACHE_CLASSES || tc->bins[c].cap == 0) { /* large, or caching is off */
+        heap_give_cached(&b, 1, &cache_site);
+        return;
+    }
+    tcache_bin *bin = &tc->bins[c];
+    atomic_add_u64(&counts.flushes, 1);
+    bin_drain(bin, bin->cap / 2 ? bin->cap / 2 : bin->count);
+    bin->slots[bin->count++] = b;
+}
+
+void *tcache_refill(tcache *tc, size_t size, const char *op)
+{
+    size_t c = tcache_class_of(size);
+    uint32_t want = tc->bins[c].cap / 2;
+    want = want > 64 ? 64 : want ? want : 1;
+    block *got[64];
+    atomic_add_u64(&counts.refills, 1);
+    /* Ask for the class's largest request: every block fits any request of
+     * it. The heap may hand out a granule more (a rest too small to split
+     * off): such a block goes to its own class, or back. */
+    size_t n = heap_take_cached(tc->heap, (c + 1) << GRANULE_SHIFT, got, want, op);
+    if (n == 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    block *out = got[--n];
+    for (size_t i = 0; i < n; i++)
+        if (!tcache_push(tc, got[i], block_size(got[i])))
+            heap_give_cached(&got[i], 1, &cache_site);
+    block_cache_leave(out, size);
+    return block_payload(out);
+}
+
+/* ---- the checker ------------------------------------------------------------ */
+
+static int cache_fail(char *why, size_t n, const char *what, const void *at)
+{
+    if (why && n)
+        report_format(why, n, "thread cache: %s (%p)", what, at);
+    return 1;
+}
+
+static int slot_is_cached(const block *b)
+{
+    const region *r = region_of(b);
+    return r && region_is_sealed(r) && (const char *)b >= (const char *)region_first(r) &&
+           (const char *)b < (const char *)region_fence(r) && block_is_sealed(b) &&
+           (block_flags(b) & BLOCK_STATE) == BLOCK_CACHED;
+}
+
+int tcache_check(const tcache *tc, char *why, size_t why_size)
+{
+    for (size_t c = 0; c < TCACHE_CLASSES; c++) {
+        const tcache_bin *bin = &tc->bins[c];
+        if (bin->count > bin->cap || bin->cap != cap_of(c))
+            return cache_fail(why, why_size, "bin count over its cap", bin);
+        for (uint32_t i = 0; i < bin->count; i++) {
+            const block *b = bin->slots[i];
+            if (!slot_is_cached(b))
+                return cache_fail(why, why_size, "a slot is not a cached block", b);
+            if (block_size(b) != c + 2)
+                return cache_fail(why, why_size, "a block sits in the wrong size class", b);
+            if (region_of(b)->heap != tc->heap)
+                return cache_fail(why, why_size, "a block of another arena sits in a bin", b);
+            for (uint32_t j = 0; j < i; j++)
+                if (bin->slots[j] == b)
+                    return cache_fail(why, why_size, "a block is cached twice", b);
+        }
+    }
+    if (tc->remote_count > TCACHE_REMOTE)
+        return cache_fail(why, why_size, "remote buffer over its size", tc);
+    for (uint32_t i = 0; i < tc->remote_count; i++)
+        if (!slot_is_cached(tc->remote[i]))
+            return cache_fail(why, why_size, "a remote slot is not a cached block", tc->remote[i]);
+    return 0;
+}
+
+void tcache_get_stats(tcache_stats *out)
+{
+    out->refills = atomic_peek_u64(&counts.refills);
+    out->flushes = atomic_peek_u64(&counts.flushes);
+    out->remote_batches = atomic_peek_u64(&counts.remote_batches);
+    out->remote_blocks = atomic_peek_u64(&counts.remote_blocks);
+    out->caches = atomic_peek_u64(&counts.caches);
+}

@@ -1,0 +1,101 @@
+/* wmalloc.h — the malloc layer's front end: the C allocation API with
+ * glibc 2.36's semantics over the arenas and thread caches, and the
+ * hardening on every free and realloc. interpose.c gives these the C
+ * names; tests and harnesses call them by these names (so they can run
+ * under a sanitizer that owns `malloc`). The fast paths are here, inline:
+ * a pop from the thread's cache, or a seal check and a push; everything
+ * else is in wmalloc.c, out of line.
+ *
+ * Reading order: wmalloc_malloc, wmalloc_free below; then wmalloc.c
+ * (start-up, the slow paths, realloc's ladder); tcache.h; arena.h; heap.h. */
+#ifndef WARDEN_WMALLOC_H
+#define WARDEN_WMALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bucket.h"
+#include "compiler.h"
+#include "region.h"
+#include "tcache.h"
+
+#define WMALLOC_DEAD ((tcache *)1) /* this thread has ended: no cache any more */
+
+/* This thread's cache: NULL before its first call, WMALLOC_DEAD after its end. */
+extern WARDEN_TLS tcache *wmalloc_self;
+
+/* The words of each entry point's misuse reports. */
+extern const bucket_site wmalloc_free_site, wmalloc_realloc_site, wmalloc_usable_site;
+
+void *wmalloc_malloc_slow(size_t size, size_t alignment, const char *op) WARDEN_NOINLINE;
+void wmalloc_free_slow(void *ptr, const bucket_site *site) WARDEN_NOINLINE;
+
+static inline int wmalloc_live(const tcache *tc)
+{
+    return (uintptr_t)tc > (uintptr_t)WMALLOC_DEAD;
+}
+
+static inline void *wmalloc_malloc(size_t size)
+{
+    tcache *tc = wmalloc_self;
+    if (WARDEN_LIKELY(size <= TCACHE_MAX_REQUEST && wmalloc_live(tc))) {
+        void *p = tcache_pop(tc, size);
+        if (WARDEN_LIKELY(p != NULL))
+            return p;
+    }
+    return wmalloc_malloc_slow(size, 0, "malloc");
+}
+
+/* free: the pointer is proved a live block of a warden region (page map,
+ * bounds, seal) and marked cached in one step; anything else is diagnosed
+ * out of line, and misuse ends there with one line. */
+static inline void wmalloc_free_as(void *ptr, const bucket_site *site)
+{
+    tcache *tc = wmalloc_self;
+    region *r = region_of(ptr);
+    if (WARDEN_LIKELY(r != NULL && wmalloc_live(tc) && ((uintptr_t)ptr & (GRANULE - 1)) == 0 &&
+                      (char *)ptr >= (char *)block_payload(region_first(r)) &&
+                      (char *)ptr < (char *)region_fence(r))) {
+        block *b = block_of_payload(ptr);
+        uint32_t g = block_cache_enter(b);
+        if (WARDEN_LIKELY(g != 0)) {
+            int remote = r->heap != tc->heap;
+            if (WARDEN_LIKELY(!remote && tcache_push(tc, b, g)))
+                return;
+            tcache_free_slow(tc, b, g, remote);
+            return;
+        }
+    }
+    if (ptr)
+        wmalloc_free_slow(ptr, site);
+}
+
+static inline void wmalloc_free(void *ptr)
+{
+    wmalloc_free_as(ptr, &wmalloc_free_site);
+}
+
+void *wmalloc_calloc(size_t count, size_t size);
+void *wmalloc_realloc(void *ptr, size_t size);
+void *wmalloc_reallocarray(void *ptr, size_t count, size_t size);
+int wmalloc_posix_memalign(void **out, size_t alignment, size_t size);
+void *wmalloc_aligned_alloc(size_t alignment, size_t size);
+void *wmalloc_memalign(size_t alignment, size_t size);
+void *wmalloc_valloc(size_t size);
+void *wmalloc_pvalloc(size_t size);
+size_t wmalloc_usable_size(const void *ptr);
+/* malloc_trim: this thread's cache back to its heap, free pages to the OS; 1 when any went. */
+int wmalloc_trim(size_t pad);
+/* Every arena, and this thread's cache: 0, or non-zero with one line in why. */
+int wmalloc_check_all(char *why, size_t why_size);
+/* Statistics of every arena and the caches; printed by malloc_stats and stats=1. */
+typedef struct wmalloc_info {
+    size_t mapped, live_blocks, live_bytes, free_blocks, free_bytes, arenas;
+    tcache_stats caches;
+} wmalloc_info;
+void wmalloc_get_info(wmalloc_info *info);
+void wmalloc_print_stats(void);
+/* Runs the one-time start-up now (options, arenas); the slow paths call it. */
+void wmalloc_init(void);
+
+#endif /* WARDEN_WMALLOC_H */
