@@ -1,0 +1,344 @@
+/* test_wmalloc.c — the malloc layer through its own names (wmalloc_*), so
+ * it runs under TSan and ASan, which own `malloc`: threads exchanging
+ * blocks through queues (remote frees) with contents checked, threads that
+ * end with full caches giving every block back, producer/consumer memory
+ * staying bounded, the checker after it all; and the options parser. */
+#include <check.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "arena.h"
+#include "options.h"
+#include "wmalloc.h"
+
+#define require(cond, ...)             \
+    do {                               \
+        if (!(cond))                   \
+            ck_abort_msg(__VA_ARGS__); \
+    } while (0)
+
+static void expect_sound(void)
+{
+    char why[256] = "";
+    int rc = wmalloc_check_all(why, sizeof why);
+    ck_assert_msg(rc == 0, "check_all: %s", why);
+}
+
+static size_t live_blocks(void)
+{
+    wmalloc_info i;
+    wmalloc_get_info(&i);
+    return i.live_blocks;
+}
+
+/* ---- a queue of blocks between threads --------------------------------------- */
+
+enum { QUEUE = 1024 };
+typedef struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    unsigned char *items[QUEUE];
+    size_t sizes[QUEUE];
+    size_t head, count;
+    int closed;
+} queue;
+
+static void queue_put(queue *q, unsigned char *p, size_t n)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->count == QUEUE)
+        pthread_cond_wait(&q->changed, &q->lock);
+    size_t at = (q->head + q->count++) % QUEUE;
+    q->items[at] = p;
+    q->sizes[at] = n;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* 0 once the queue is closed and empty. */
+static int queue_get(queue *q, unsigned char **p, size_t *n)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->count == 0 && !q->closed)
+        pthread_cond_wait(&q->changed, &q->lock);
+    int got = q->count > 0;
+    if (got) {
+        *p = q->items[q->head];
+        *n = q->sizes[q->head];
+        q->head = (q->head + 1) % QUEUE;
+        q->count--;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return got;
+}
+
+static void queue_close(queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    q->closed = 1;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->lock);
+}
+
+static unsigned char tag_of(const void *p, size_t n)
+{
+    return (unsigned char)(((uintptr_t)p >> 4) ^ n ^ 0x5a);
+}
+
+static unsigned char *make(size_t n)
+{
+    unsigned char *p = wmalloc_malloc(n);
+    require(p != NULL, "malloc(%zu) failed", n);
+    memset(p, tag_of(p, n), n);
+    return p;
+}
+
+static void verify_free(unsigned char *p, size_t n)
+{
+    unsigned char t = tag_of(p, n);
+    for (size_t i = 0; i < n; i++)
+        require(p[i] == t, "block %p of %zu bytes changed at %zu", (void *)p, n, i);
+    wmalloc_free(p);
+}
+
+static uint64_t next_rand(uint64_t *s)
+{
+    *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+    return *s;
+}
+
+/* ---- producers and consumers ---------------------------------------------------- */
+
+enum { PAIRS = 2, ITEMS = 200000 };
+static queue queues[PAIRS];
+
+static void *producer(void *arg)
+{
+    queue *q = arg;
+    uint64_t s = (uintptr_t)arg | 1;
+    for (int i = 0; i < ITEMS; i++) {
+        size_t n = (size_t)(next_rand(&s) % 4 == 0 ? next_rand(&s) % 20000 : next_rand(&s) % 600);
+        queue_put(q, make(n), n);
+        if (i % 7 == 0) { /* some frees of its own, too */
+            unsigned char *own = make(n);
+            verify_free(own, n);
+        }
+    }
+    queue_close(q);
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    queue *q = arg;
+    unsigned char *p;
+    size_t n;
+    while (queue_get(q, &p, &n))
+        verify_free(p, n); /* a remote free: the block is the producer's arena's */
+    char why[256] = "";
+    require(wmalloc_check_all(why, sizeof why) == 0, "consumer's check: %s", why);
+    return NULL;
+}
+
+START_TEST(test_producer_consumer)
+{
+    wmalloc_init();
+    size_t before = live_blocks();
+    pthread_t t[2 * PAIRS];
+    for (int i = 0; i < PAIRS; i++) {
+        pthread_mutex_init(&queues[i].lock, NULL);
+        pthread_cond_init(&queues[i].changed, NULL);
+        pthread_create(&t[2 * i], NULL, producer, &queues[i]);
+        pthread_create(&t[2 * i + 1], NULL, consumer, &queues[i]);
+    }
+    for (int i = 0; i < 2 * PAIRS; i++)
+        pthread_join(t[i], NULL);
+    expect_sound();
+    /* every thread ended: its cache and remote buffer went home */
+    ck_assert_uint_eq(live_blocks(), before);
+    wmalloc_info info;
+    wmalloc_get_info(&info);
+    ck_assert_uint_gt(info.caches.remote_blocks, 0);
+    /* bounded: the producers reused what the consumers sent home */
+    ck_assert_msg(info.mapped < ((size_t)192 << 20), "mapped %zu bytes", info.mapped);
+}
+END_TEST
+
+/* ---- every thread frees some of every other's blocks ------------------------------ */
+
+enum { RING = 4, ROUNDS = 300, BATCH = 64 };
+static queue ring[RING];
+
+static void *ring_worker(void *arg)
+{
+    int me = (int)(intptr_t)arg;
+    uint64_t s = (uint64_t)me * 7919 + 1;
+    queue *out = &ring[(me + 1) % RING], *in = &ring[me];
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int i = 0; i < BATCH; i++) {
+            size_t n = (size_t)(next_rand(&s) % 1100);
+            unsigned char *p = make(n);
+            if (i % 2)
+                verify_free(p, n);
+            else
+                queue_put(out, p, n);
+        }
+        unsigned char *p;
+        size_t n;
+        for (int i = 0; i < BATCH / 2; i++)
+            if (queue_get(in, &p, &n))
+                verify_free(p, n);
+    }
+    return NULL;
+}
+
+START_TEST(test_ring_exchange)
+{
+    wmalloc_init();
+    size_t before = live_blocks();
+    pthread_t t[RING];
+    for (int i = 0; i < RING; i++) {
+        pthread_mutex_init(&ring[i].lock, NULL);
+        pthread_cond_init(&ring[i].changed, NULL);
+    }
+    for (int i = 0; i < RING; i++)
+        pthread_create(&t[i], NULL, ring_worker, (void *)(intptr_t)i);
+    for (int i = 0; i < RING; i++)
+        pthread_join(t[i], NULL);
+    expect_sound();
+    unsigned char *p;
+    size_t n;
+    for (int i = 0; i < RING; i++)
+        while (ring[i].count && queue_get(&ring[i], &p, &n))
+            verify_free(p, n);
+    expect_sound();
+    ck_assert_uint_le(live_blocks(), before + 64 * TCACHE_CLASSES); /* the main thread's cache at most */
+}
+END_TEST
+
+/* ---- threads that end with full caches --------------------------------------------- */
+
+static void *fill_and_end(void *arg)
+{
+    uint64_t s = (uintptr_t)arg | 1;
+    unsigned char *keep[300];
+    size_t sizes[300];
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 300; i++)
+            keep[i] = make(sizes[i] = (size_t)(next_rand(&s) % 1024));
+        for (int i = 0; i < 300; i++)
+            verify_free(keep[i], sizes[i]);
+    }
+    return NULL;
+}
+
+START_TEST(test_thread_exit_returns_cache)
+{
+    wmalloc_init();
+    size_t before = live_blocks();
+    for (int wave = 0; wave < 10; wave++) {
+        pthread_t t[10];
+        for (int i = 0; i < 10; i++)
+            pthread_create(&t[i], NULL, fill_and_end, (void *)(intptr_t)(wave * 10 + i + 1));
+        for (int i = 0; i < 10; i++)
+            pthread_join(t[i], NULL);
+    }
+    expect_sound();
+    ck_assert_uint_eq(live_blocks(), before);
+    wmalloc_info info;
+    wmalloc_get_info(&info);
+    ck_assert_uint_le(info.caches.caches, 12); /* parked caches are reused: not one per thread */
+}
+END_TEST
+
+/* ---- single-thread semantics the interposed build cannot show under a sanitizer --- */
+
+START_TEST(test_sizes_and_errno)
+{
+    errno = 0;
+    ck_assert_ptr_null(wmalloc_malloc((size_t)PTRDIFF_MAX + 1));
+    ck_assert_int_eq(errno, ENOMEM);
+    errno = 0;
+    ck_assert_ptr_null(wmalloc_calloc(SIZE_MAX / 2, 3));
+    ck_assert_int_eq(errno, ENOMEM);
+    void *p = NULL;
+    ck_assert_int_eq(wmalloc_posix_memalign(&p, 24, 8), EINVAL);
+    ck_assert_ptr_null(p);
+    errno = 1234;
+    for (size_t a = 1; a <= ((size_t)1 << 20); a <<= 1) {
+        unsigned char *q = wmalloc_memalign(a, 100);
+        ck_assert_ptr_nonnull(q);
+        ck_assert_uint_eq((uintptr_t)q % a, 0);
+        ck_assert_uint_ge(wmalloc_usable_size(q), 100);
+        memset(q, 1, 100);
+        wmalloc_free(q);
+    }
+    ck_assert_int_eq(errno, 1234);
+    /* realloc keeps contents across the cache/heap boundary both ways */
+    unsigned char *r = make(16);
+    memset(r, 7, 16);
+    for (size_t n = 16; n < ((size_t)1 << 22); n *= 3) {
+        r = wmalloc_realloc(r, n);
+        ck_assert_ptr_nonnull(r);
+        for (size_t i = 0; i < 16; i++)
+            require(r[i] == 7, "byte %zu lost growing to %zu", i, n);
+    }
+    r = wmalloc_realloc(r, 10);
+    require(r[9] == 7, "byte lost shrinking");
+    ck_assert_ptr_null(wmalloc_realloc(r, 0)); /* frees */
+    expect_sound();
+}
+END_TEST
+
+/* ---- options ------------------------------------------------------------------------ */
+
+START_TEST(test_options)
+{
+    options o;
+    char err[300];
+    options_defaults(&o);
+    ck_assert_uint_eq(o.tcache, 1);
+    ck_assert_int_eq(options_parse(&o, "arenas=3:tcache=0,stats=true tcache_bytes=64k", err, sizeof err), 0);
+    ck_assert_uint_eq(o.arenas, 3);
+    ck_assert_uint_eq(o.tcache, 0);
+    ck_assert_uint_eq(o.stats, 1);
+    ck_assert_uint_eq(o.tcache_bytes, 65536);
+    ck_assert_int_eq(options_parse(&o, "", err, sizeof err), 0);
+    ck_assert_int_eq(options_parse(&o, NULL, err, sizeof err), 0);
+    ck_assert_int_eq(options_parse(&o, "arenas=2:bogus=1", err, sizeof err), -1);
+    ck_assert_str_eq(err, "WARDEN_OPTIONS: unknown key 'bogus' (keys: help, verbose, stats, arenas, tcache, "
+                          "tcache_bytes, large_reserve)");
+    ck_assert_uint_eq(o.arenas, 3); /* a failed parse changes nothing */
+    ck_assert_int_eq(options_parse(&o, "arenas=65", err, sizeof err), -1);
+    ck_assert_str_eq(err, "WARDEN_OPTIONS: bad value '65' for arenas (accepts an integer 0..64)");
+    ck_assert_int_eq(options_parse(&o, "tcache=maybe", err, sizeof err), -1);
+    ck_assert_str_eq(err, "WARDEN_OPTIONS: bad value 'maybe' for tcache (accepts 0 or 1)");
+    ck_assert_int_eq(options_parse(&o, "tcache_bytes=1x", err, sizeof err), -1);
+    ck_assert_int_eq(options_parse(&o, "tcache_bytes=99999999999999999999999", err, sizeof err), -1);
+    ck_assert_int_eq(options_parse(&o, "stats", err, sizeof err), -1);
+    ck_assert_str_eq(err, "WARDEN_OPTIONS: key 'stats' has no value (write stats=VALUE)");
+    ck_assert_int_eq(options_parse(&o, "arenas=", err, sizeof err), -1);
+    ck_assert_int_eq(options_parse(&o, "=1", err, sizeof err), -1);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("wmalloc");
+    TCase *tc = tcase_create("wmalloc");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_options);
+    tcase_add_test(tc, test_sizes_and_errno);
+    tcase_add_test(tc, test_producer_consumer);
+    tcase_add_test(tc, test_ring_exchange);
+    tcase_add_test(tc, test_thread_exit_returns_cache);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
