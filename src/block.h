@@ -305,7 +305,9 @@ static inline uint32_t block_cache_enter(block *b)
     uint32_t seal = block_seal_hashed(b, size, 0);
     if ((state & BLOCK_STATE) || (uint32_t)(state >> 32) != seal)
         return 0;
+    san_meta_open(b, BLOCK_HEADER);
     block_state_store(b, BLOCK_CACHED, seal ^ integrity_cache_key());
+    san_meta_close(b, BLOCK_HEADER);
     return size;
 }
 
@@ -317,9 +319,9 @@ static inline void block_cache_leave(block *b, size_t requested)
     san_meta_open(b, BLOCK_HEADER);
     uint32_t size = b->size_;
     uint64_t state = block_state_load(b);
-    san_meta_close(b, BLOCK_HEADER);
     block_state_store(b, block_live_flags(((size_t)size << GRANULE_SHIFT) - BLOCK_HEADER, requested),
                       (uint32_t)(state >> 32) ^ integrity_cache_key());
+    san_meta_close(b, BLOCK_HEADER);
 }
 
 /* Whether b is a live block (sealed, no state bit), read without the lock
@@ -340,9 +342,9 @@ static inline void block_set_requested(block *b, size_t requested)
     san_meta_open(b, BLOCK_HEADER);
     uint32_t size = b->size_;
     uint64_t state = block_state_load(b);
-    san_meta_close(b, BLOCK_HEADER);
     block_state_store(b, block_live_flags(((size_t)size << GRANULE_SHIFT) - BLOCK_HEADER, requested),
                       (uint32_t)(state >> 32));
+    san_meta_close(b, BLOCK_HEADER);
 }
 
 /* Granules of a block whose payload holds at least size bytes, or 0 when

@@ -271,6 +271,7 @@ size_t heap_take_cached(warden_heap *heap, size_t size, block **out, size_t n, c
             break;
         out[got] = block_of_payload(p);
         block_set_flags(out[got], BLOCK_CACHED);
+        san_chunk_free(heap, p, block_usable(out[got])); /* cached: not the user's */
     }
     bucket_unlock(b);
     return got;
@@ -294,6 +295,7 @@ void heap_give_cached(block *const *blocks, size_t n, const bucket_site *site)
         if (!block_is_sealed(blk) || !(block_flags(blk) & BLOCK_CACHED))
             report_fatal(site->op, ptr, "heap corruption (header of cached block overwritten)");
         block_cache_leave(blk, block_usable(blk));
+        san_chunk_alloc(held->heap, ptr, block_usable(blk), 0); /* bucket_free takes it back from the tools */
         bucket_free(held, r, blk, site);
     }
     if (held)

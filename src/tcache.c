@@ -157,6 +157,7 @@ void *tcache_refill(tcache *tc, size_t size, const char *op)
         if (!tcache_push(tc, got[i], block_size(got[i])))
             heap_give_cached(&got[i], 1, &cache_site);
     block_cache_leave(out, size);
+    san_chunk_alloc(tc->heap, block_payload(out), size, 0);
     return block_payload(out);
 }
 

@@ -70,6 +70,7 @@ static inline void *tcache_pop(tcache *tc, size_t size)
         return NULL;
     block *b = bin->slots[--bin->count];
     block_cache_leave(b, size);
+    san_chunk_alloc(tc->heap, block_payload(b), size, 0);
     return block_payload(b);
 }
 

@@ -81,7 +81,7 @@ static void start(void)
     }
     if (arena_init(n, (size_t)opts.large_reserve) != 0)
         die("cannot map its arenas (out of memory)");
-    tcache_setup(opts.tcache ? (size_t)opts.tcache_bytes : 0);
+    tcache_setup(opts.tcache && !SAN_ANY ? (size_t)opts.tcache_bytes : 0);
     /* Neither allocates (glibc 2.36: key < 32 at start-up, first atfork). */
     if (platform_thread_hook_create(thread_end) != 0 || platform_atfork(fork_prepare, fork_after, fork_after) != 0)
         die("cannot register its thread-exit and fork handlers");
@@ -131,7 +131,7 @@ void *wmalloc_malloc_slow(size_t size, size_t alignment, const char *op)
     }
     wmalloc_init();
     tcache *tc = self_cache();
-    if (wmalloc_live(tc) && alignment <= MALLOC_ALIGNMENT && size <= TCACHE_MAX_REQUEST)
+    if (!SAN_ANY && wmalloc_live(tc) && alignment <= MALLOC_ALIGNMENT && size <= TCACHE_MAX_REQUEST)
         return tcache_refill(tc, size, op);
     return heap_alloc(wmalloc_live(tc) ? tc->heap : arena_at(0), size,
                       alignment > MALLOC_ALIGNMENT ? alignment : 0, op);
@@ -172,6 +172,10 @@ void *wmalloc_calloc(size_t count, size_t size)
 static block *live_block(const void *ptr, const bucket_site *site)
 {
     wmalloc_init();
+    if (SAN_ANY) { /* no lock-free reads of headers where a tool watches */
+        heap_usable(NULL, ptr, site);
+        return block_of_payload(ptr);
+    }
     region *r = region_of(ptr);
     block *b = block_of_payload(ptr);
     if (!r || ((uintptr_t)ptr & (GRANULE - 1)) || (char *)ptr < (char *)block_payload(region_first(r)) ||
@@ -203,8 +207,8 @@ void *wmalloc_realloc(void *ptr, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    size_t usable = block_usable(b);
-    if (block_size(b) - 2u < TCACHE_CLASSES || size <= TCACHE_MAX_REQUEST) {
+    size_t usable = SAN_ANY ? 0 : block_usable(b);
+    if (!SAN_ANY && (block_size(b) - 2u < TCACHE_CLASSES || size <= TCACHE_MAX_REQUEST)) {
         if (size <= usable && size >= usable / 2) {
             block_set_requested(b, size);
             return ptr;
@@ -296,6 +300,8 @@ size_t wmalloc_usable_size(const void *ptr)
 {
     if (!ptr)
         return 0;
+    if (SAN_ANY) /* the requested bytes: the rest is poisoned */
+        return heap_usable(NULL, ptr, &wmalloc_usable_site);
     return block_usable(live_block(ptr, &wmalloc_usable_site));
 }
 

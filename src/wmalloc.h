@@ -6,6 +6,10 @@
  * a pop from the thread's cache, or a seal check and a push; everything
  * else is in wmalloc.c, out of line.
  *
+ * Where a tool watches the heap (SAN_ANY: memcheck-aware, ASan, MSan
+ * builds) there are no lock-free paths: opening a header to the tool is not
+ * atomic, so every call takes the heap's locks, and the caches hold nothing.
+ *
  * Reading order: wmalloc_malloc, wmalloc_free below; then wmalloc.c
  * (start-up, the slow paths, realloc's ladder); tcache.h; arena.h; heap.h. */
 #ifndef WARDEN_WMALLOC_H
@@ -53,12 +57,13 @@ static inline void wmalloc_free_as(void *ptr, const bucket_site *site)
 {
     tcache *tc = wmalloc_self;
     region *r = region_of(ptr);
-    if (WARDEN_LIKELY(r != NULL && wmalloc_live(tc) && ((uintptr_t)ptr & (GRANULE - 1)) == 0 &&
+    if (WARDEN_LIKELY(!SAN_ANY && r != NULL && wmalloc_live(tc) && ((uintptr_t)ptr & (GRANULE - 1)) == 0 &&
                       (char *)ptr >= (char *)block_payload(region_first(r)) &&
                       (char *)ptr < (char *)region_fence(r))) {
         block *b = block_of_payload(ptr);
         uint32_t g = block_cache_enter(b);
         if (WARDEN_LIKELY(g != 0)) {
+            san_chunk_free(r->heap, ptr, ((size_t)g << GRANULE_SHIFT) - BLOCK_HEADER);
             int remote = r->heap != tc->heap;
             if (WARDEN_LIKELY(!remote && tcache_push(tc, b, g)))
                 return;

@@ -161,7 +161,8 @@ START_TEST(test_producer_consumer)
     ck_assert_uint_eq(live_blocks(), before);
     wmalloc_info info;
     wmalloc_get_info(&info);
-    ck_assert_uint_gt(info.caches.remote_blocks, 0);
+    if (!SAN_ANY) /* where a tool watches, every free takes the heap's lock instead */
+        ck_assert_uint_gt(info.caches.remote_blocks, 0);
     /* bounded: the producers reused what the consumers sent home */
     ck_assert_msg(info.mapped < ((size_t)192 << 20), "mapped %zu bytes", info.mapped);
 }
