@@ -24,6 +24,8 @@ struct warden_heap {
     uint64_t seal;                         /* keyed hash of address and shape */
     size_t bucket_count;                   /* fixed buckets */
     size_t map_size;                       /* bytes mapped for this struct */
+    void *above;                           /* the layer above's state for this heap (the
+                                              malloc layer: its central cache), or NULL */
     size_t limits[WARDEN_HEAP_MAX_BUCKETS]; /* largest request of each fixed bucket */
     bucket buckets[];                      /* bucket_count fixed ones, then the large one */
 };

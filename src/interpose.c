@@ -13,6 +13,13 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* Start-up at load time too, not only at the first call: a bad
+ * WARDEN_OPTIONS stops even a program that never allocates. */
+__attribute__((constructor)) static void boot(void)
+{
+    wmalloc_init();
+}
+
 EXPORT void *malloc(size_t size)
 {
     return wmalloc_malloc(size);
@@ -85,8 +92,8 @@ EXPORT struct mallinfo2 mallinfo2(void)
     struct mallinfo2 m = {0};
     m.arena = i.mapped;        /* every byte mapped: regions and heap headers */
     m.ordblks = i.free_blocks; /* free blocks in the heaps */
-    m.uordblks = i.live_bytes; /* bytes of blocks in use (thread caches included) */
-    m.fordblks = i.free_bytes; /* bytes of free blocks */
+    m.uordblks = i.live_bytes - i.cached_bytes; /* in use (blocks in thread caches included) */
+    m.fordblks = i.free_bytes + i.cached_bytes; /* free in the heaps and central caches */
     return m;
 }
 

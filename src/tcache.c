@@ -7,11 +7,14 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "central.h"
 #include "heap.h"
 #include "platform.h"
 #include "report.h"
 
 static const bucket_site cache_site = {"free", "double free", "invalid free"};
+
+#define TCACHE_REFILL_MAX 256u     /* blocks one refill takes at most */
 
 static size_t bin_bytes;           /* tcache_setup's class_bytes */
 static platform_lock list_lock;    /* guards caches and the parked flags */
@@ -57,7 +60,7 @@ static tcache *cache_map(void)
     tc->remote = (block **)(tc + 1);
     block **at = tc->remote + TCACHE_REMOTE;
     for (size_t c = 0; c < TCACHE_CLASSES; c++) {
-        tc->bins[c] = (tcache_bin){0, cap_of(c), at};
+        tc->bins[c] = (tcache_bin){0, cap_of(c), at, 0};
         at += cap_of(c);
     }
     return tc;
@@ -84,20 +87,51 @@ tcache *tcache_create(warden_heap *heap)
 
 /* ---- going home --------------------------------------------------------- */
 
+static central *central_of(const void *heap)
+{
+    return ((const warden_heap *)heap)->above;
+}
+
+static const void *heap_of(const block *b)
+{
+    return region_of(b)->heap;
+}
+
+/* Sends the remote buffer home: sorted by owning heap (insertion sort of
+ * at most TCACHE_REMOTE), one central lock per heap. */
 static void remote_flush(tcache *tc)
 {
-    if (!tc->remote_count)
+    uint32_t n = tc->remote_count;
+    if (!n)
         return;
     atomic_add_u64(&counts.remote_batches, 1);
-    atomic_add_u64(&counts.remote_blocks, tc->remote_count);
-    heap_give_cached(tc->remote, tc->remote_count, &cache_site);
+    atomic_add_u64(&counts.remote_blocks, n);
+    block **q = tc->remote;
+    for (uint32_t i = 1; i < n; i++) {
+        block *b = q[i];
+        uintptr_t key = (uintptr_t)heap_of(b);
+        uint32_t j = i;
+        for (; j > 0 && (uintptr_t)heap_of(q[j - 1]) > key; j--)
+            q[j] = q[j - 1];
+        q[j] = b;
+    }
+    for (uint32_t i = 0; i < n;) {
+        const void *heap = heap_of(q[i]);
+        uint32_t j = i + 1;
+        while (j < n && heap_of(q[j]) == heap)
+            j++;
+        central_put_mixed(central_of(heap), q + i, j - i);
+        i = j;
+    }
     tc->remote_count = 0;
 }
 
-/* Gives the oldest n blocks of bin back to the heap. */
-static void bin_drain(tcache_bin *bin, uint32_t n)
+/* Gives the oldest n blocks of bin c to the arena's central cache. */
+static void bin_drain(tcache *tc, size_t c, uint32_t n)
 {
-    heap_give_cached(bin->slots, n, &cache_site);
+    tcache_bin *bin = &tc->bins[c];
+    bin->used = ++tc->clock;
+    central_put(central_of(tc->heap), c, bin->slots, n);
     memmove(bin->slots, bin->slots + n, (bin->count - n) * sizeof(block *));
     bin->count -= n;
 }
@@ -106,7 +140,7 @@ void tcache_flush(tcache *tc)
 {
     for (size_t c = 0; c < TCACHE_CLASSES; c++)
         if (tc->bins[c].count)
-            bin_drain(&tc->bins[c], tc->bins[c].count);
+            bin_drain(tc, c, tc->bins[c].count);
     remote_flush(tc);
 }
 
@@ -133,7 +167,7 @@ void tcache_free_slow(tcache *tc, block *b, uint32_t g, int remote)
     }
     tcache_bin *bin = &tc->bins[c];
     atomic_add_u64(&counts.flushes, 1);
-    bin_drain(bin, bin->cap / 2 ? bin->cap / 2 : bin->count);
+    bin_drain(tc, c, bin->cap / 2);
     bin->slots[bin->count++] = b;
 }
 
@@ -141,13 +175,20 @@ void *tcache_refill(tcache *tc, size_t size, const char *op)
 {
     size_t c = tcache_class_of(size);
     uint32_t want = tc->bins[c].cap / 2;
-    want = want > 64 ? 64 : want ? want : 1;
-    block *got[64];
+    want = want > TCACHE_REFILL_MAX ? TCACHE_REFILL_MAX : want ? want : 1;
+    block *got[TCACHE_REFILL_MAX];
     atomic_add_u64(&counts.refills, 1);
+    tc->bins[c].used = ++tc->clock;
+    if (tc->clock % TCACHE_STALE == 0) /* now and then: bins idle since the last look go */
+        for (size_t other = 0; other < TCACHE_CLASSES; other++) {
+            tcache_bin *bin = &tc->bins[other];
+            if (bin->count && tc->clock - bin->used > TCACHE_STALE)
+                bin_drain(tc, other, bin->count);
+        }
     /* Ask for the class's largest request: every block fits any request of
      * it. The heap may hand out a granule more (a rest too small to split
      * off): such a block goes to its own class, or back. */
-    size_t n = heap_take_cached(tc->heap, (c + 1) << GRANULE_SHIFT, got, want, op);
+    size_t n = central_take(central_of(tc->heap), c, got, want, op);
     if (n == 0) {
         errno = ENOMEM;
         return NULL;

@@ -32,9 +32,16 @@
  */
 typedef struct tcache_bin {
     uint32_t count; /* blocks held */
-    uint32_t cap;   /* most held; at cap, half go back to the heap */
+    uint32_t cap;   /* most held; at cap, half go back to the central cache */
     block **slots;  /* this bin's stack */
+    uint64_t used;  /* the cache's clock at this bin's last refill or drain */
 } tcache_bin;
+
+/* Every this many refills, a cache looks at its bins: one with no refill
+ * or drain since the last look may hold blocks of a size the thread no
+ * longer uses, and goes to the central cache. (A bin in steady use from its
+ * stack goes too, now and then, and refills from the central cache cheaply.) */
+#define TCACHE_STALE 256u
 
 typedef struct tcache {
     tcache_bin bins[TCACHE_CLASSES];
@@ -42,6 +49,7 @@ typedef struct tcache {
     struct tcache *next;   /* every cache ever made, live or parked */
     int parked;            /* its thread ended: free for the next new thread */
     uint32_t remote_count; /* blocks in remote[] */
+    uint64_t clock;        /* refills and drains so far */
     size_t map_size;       /* bytes of this cache's mapping */
     block **remote;        /* blocks of other arenas freed by this thread */
 } tcache;

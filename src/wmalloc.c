@@ -79,9 +79,10 @@ static void start(void)
         n = 2 * platform_cpu_count();
         n = n > 16 ? 16 : n;
     }
-    if (arena_init(n, (size_t)opts.large_reserve) != 0)
+    size_t cache_bytes = opts.tcache && !SAN_ANY ? (size_t)opts.tcache_bytes : 0;
+    if (arena_init(n, (size_t)opts.large_reserve, cache_bytes ? (size_t)opts.central_bytes : 0) != 0)
         die("cannot map its arenas (out of memory)");
-    tcache_setup(opts.tcache && !SAN_ANY ? (size_t)opts.tcache_bytes : 0);
+    tcache_setup(cache_bytes);
     /* Neither allocates (glibc 2.36: key < 32 at start-up, first atfork). */
     if (platform_thread_hook_create(thread_end) != 0 || platform_atfork(fork_prepare, fork_after, fork_after) != 0)
         die("cannot register its thread-exit and fork handlers");
@@ -330,9 +331,10 @@ void wmalloc_get_info(wmalloc_info *info)
 {
     wmalloc_init();
     warden_heap_stats s;
-    arena_stats(&s);
-    *info = (wmalloc_info){s.mapped_bytes, s.live_blocks, s.live_bytes, s.free_blocks, s.free_bytes,
-                           arena_count(), {0}};
+    size_t cached_blocks, cached_bytes;
+    arena_stats(&s, &cached_blocks, &cached_bytes);
+    *info = (wmalloc_info){s.mapped_bytes, s.live_blocks, s.live_bytes, cached_blocks, cached_bytes,
+                           s.free_blocks, s.free_bytes, arena_count(), {0}};
     tcache_get_stats(&info->caches);
 }
 
@@ -342,11 +344,12 @@ void wmalloc_print_stats(void)
     wmalloc_get_info(&i);
     char line[600];
     size_t n = report_format(line, sizeof line,
-                             "warden: stats: %zu arenas, %zu bytes mapped; in use %zu blocks, %zu bytes "
-                             "(thread caches included); free %zu blocks, %zu bytes\n"
+                             "warden: stats: %zu arenas, %zu bytes mapped; handed out %zu blocks, %zu bytes, "
+                             "of which %zu blocks, %zu bytes in central caches; free %zu blocks, %zu bytes\n"
                              "warden: stats: %zu thread caches; %zu refills, %zu flushes; %zu remote frees "
                              "in %zu batches\n",
-                             i.arenas, i.mapped, i.live_blocks, i.live_bytes, i.free_blocks, i.free_bytes,
+                             i.arenas, i.mapped, i.live_blocks, i.live_bytes, i.cached_blocks, i.cached_bytes,
+                             i.free_blocks, i.free_bytes,
                              (size_t)i.caches.caches, (size_t)i.caches.refills, (size_t)i.caches.flushes,
                              (size_t)i.caches.remote_blocks, (size_t)i.caches.remote_batches);
     platform_write_error(line, n);

@@ -95,7 +95,11 @@ int wmalloc_trim(size_t pad);
 int wmalloc_check_all(char *why, size_t why_size);
 /* Statistics of every arena and the caches; printed by malloc_stats and stats=1. */
 typedef struct wmalloc_info {
-    size_t mapped, live_blocks, live_bytes, free_blocks, free_bytes, arenas;
+    size_t mapped;                  /* bytes mapped: regions, heap and cache structures */
+    size_t live_blocks, live_bytes; /* blocks the heaps have handed out (caches' included) */
+    size_t cached_blocks, cached_bytes; /* of those, the ones held by the central caches */
+    size_t free_blocks, free_bytes; /* free blocks in the heaps */
+    size_t arenas;
     tcache_stats caches;
 } wmalloc_info;
 void wmalloc_get_info(wmalloc_info *info);

@@ -386,8 +386,33 @@ static void exercise_thread(void)
     }
 }
 
+/* At exit, after main returned: libc's exit handlers run on warden's heap
+ * too; a block of main is freed here and more is allocated. */
+static char *kept_for_exit;
+
+static void at_exit_handler(void)
+{
+    if (!kept_for_exit || strcmp(kept_for_exit, "kept until exit") != 0) {
+        fprintf(stderr, "interpose: at exit: the kept block is damaged\n");
+        _exit(1);
+    }
+    free(kept_for_exit);
+    char *s = NULL;
+    if (asprintf(&s, "at exit %d", 1) < 0 || !s) {
+        fprintf(stderr, "interpose: at exit: asprintf failed\n");
+        _exit(1);
+    }
+    free(s);
+    failures = 0;
+    expect_sound("at exit");
+    if (failures)
+        _exit(1);
+}
+
 int main(void)
 {
+    kept_for_exit = strdup("kept until exit");
+    atexit(at_exit_handler);
     expect_sound("at start");
     exercise_getline();
     exercise_strings();

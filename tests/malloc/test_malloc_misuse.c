@@ -2,13 +2,15 @@
  * heap: double frees (in the thread cache, non-adjacent, after the block went
  * back to the heap, across threads), frees of pointers it never returned,
  * misaligned and interior pointers, realloc of freed memory, overwritten
- * headers. Each case must die of SIGABRT after exactly one line on stderr,
- * "warden: <op>(<ptr>): <fault>"; the line is checked in a child of the test
- * with stderr captured, the signal by Check itself (raise_signal). */
+ * headers (found by free and by realloc). Each case must die of SIGABRT after
+ * exactly one line on stderr, "warden: <op>(<ptr>): <fault>"; the line is
+ * checked in a child of the test with stderr captured, the signal by Check
+ * itself (raise_signal). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +113,7 @@ START_TEST(test_double_free_in_thread_cache)
 {
     void *a = malloc(df_sizes[_i]);
     ck_assert_ptr_nonnull(a);
-    free(a);
+    free(opaque_ptr(a));
     expect_free_report(a, DOUBLE_FREE);
 }
 END_TEST
@@ -122,8 +124,8 @@ START_TEST(test_double_free_non_adjacent)
     size_t n = df_sizes[_i];
     void *a = malloc(n), *b = malloc(n);
     ck_assert(a && b);
-    free(a);
-    free(b);
+    free(opaque_ptr(a));
+    free(opaque_ptr(b));
     expect_free_report(a, DOUBLE_FREE);
 }
 END_TEST
@@ -132,9 +134,9 @@ START_TEST(test_double_free_non_adjacent_other_size)
 {
     void *a = malloc(64), *b = malloc(200), *c = malloc(64);
     ck_assert(a && b && c);
-    free(a);
-    free(b);
-    free(c);
+    free(opaque_ptr(a));
+    free(opaque_ptr(b));
+    free(opaque_ptr(c));
     expect_free_report(a, DOUBLE_FREE);
 }
 END_TEST
@@ -151,7 +153,7 @@ START_TEST(test_double_free_after_many_frees)
     int count = n >= MiB ? 16 : N;
     for (int i = 0; i < count; i++)
         require((others[i] = malloc(i % 2 ? n : (size_t)(i % 97) * 16 + 1)) != NULL, "malloc");
-    free(a);
+    free(opaque_ptr(a));
     for (int i = 0; i < count; i++)
         free(others[i]);
     expect_free_report(a, DOUBLE_FREE);
@@ -196,6 +198,92 @@ START_TEST(test_double_free_thread_then_main)
     void *p = malloc(df_sizes[_i]);
     ck_assert_ptr_nonnull(p);
     expect_report(thread_then_main_double_free, p, "free", p, DOUBLE_FREE);
+}
+END_TEST
+
+/* thread A frees and stays alive (the block may sit in A's cache), then
+ * thread B frees the same block */
+static atomic_int first_free_done, first_thread_may_exit;
+
+static void *free_and_stay(void *p)
+{
+    free(opaque_ptr(p));
+    atomic_store(&first_free_done, 1);
+    while (!atomic_load(&first_thread_may_exit))
+        usleep(1000);
+    return NULL;
+}
+
+static void double_free_while_first_thread_lives(void *p)
+{
+    pthread_t a, b;
+    atomic_store(&first_free_done, 0);
+    atomic_store(&first_thread_may_exit, 0);
+    if (pthread_create(&a, NULL, free_and_stay, p) != 0)
+        _exit(90);
+    while (!atomic_load(&first_free_done))
+        usleep(1000);
+    if (pthread_create(&b, NULL, thread_free, p) != 0 || pthread_join(b, NULL) != 0)
+        _exit(91);
+    atomic_store(&first_thread_may_exit, 1);
+    pthread_join(a, NULL);
+}
+
+START_TEST(test_double_free_while_first_thread_lives)
+{
+    void *p = malloc(df_sizes[_i]);
+    ck_assert_ptr_nonnull(p);
+    expect_report(double_free_while_first_thread_lives, p, "free", p, DOUBLE_FREE);
+}
+END_TEST
+
+/* a block of thread A (alive, so its arena owns it) freed by the main thread
+ * twice: the first free is a remote one, perhaps still queued */
+static atomic_int owner_may_exit;
+static void *volatile owned_block;
+
+static void *allocate_and_stay(void *arg)
+{
+    owned_block = malloc((size_t)(uintptr_t)arg);
+    while (!atomic_load(&owner_may_exit))
+        usleep(1000);
+    return NULL;
+}
+
+START_TEST(test_double_free_of_other_threads_block)
+{
+    pthread_t a;
+    owned_block = NULL;
+    ck_assert_int_eq(pthread_create(&a, NULL, allocate_and_stay, (void *)(uintptr_t)df_sizes[_i]), 0);
+    while (!owned_block)
+        usleep(1000);
+    void *p = owned_block;
+    free(opaque_ptr(p)); /* remote free: the owner is alive */
+    expect_free_report(p, DOUBLE_FREE);
+}
+END_TEST
+
+/* realloc that moved the block freed the old one: freeing it again is a
+ * double free; so is free after realloc(p, 0) */
+START_TEST(test_free_after_realloc_moved_the_block)
+{
+    const size_t to[] = {100 * KiB, MiB, 16};
+    char *p = malloc(_i == 2 ? 100 * KiB : 64);
+    ck_assert_ptr_nonnull(p);
+    char *q = realloc(opaque_ptr(p), to[_i]);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_ptr_ne(q, p); /* another size class: it moved */
+    expect_free_report(p, DOUBLE_FREE);
+}
+END_TEST
+
+START_TEST(test_free_after_realloc_to_zero)
+{
+    void *p = malloc(df_sizes[_i]);
+    ck_assert_ptr_nonnull(p);
+    void *volatile r = realloc(opaque_ptr(p), opaque_size(0));
+    ck_assert_ptr_null(r);
+    expect_free_report(p, DOUBLE_FREE);
 }
 END_TEST
 
@@ -259,7 +347,7 @@ START_TEST(test_realloc_of_freed_block_in_cache)
 {
     void *a = malloc(df_sizes[_i]);
     ck_assert_ptr_nonnull(a);
-    free(a);
+    free(opaque_ptr(a));
     expect_report(do_realloc, a, "realloc", a, USE_AFTER_FREE);
 }
 END_TEST
@@ -274,7 +362,7 @@ START_TEST(test_realloc_of_freed_block_after_many_frees)
     int count = n >= MiB ? 16 : N;
     for (int i = 0; i < count; i++)
         require((others[i] = malloc(n)) != NULL, "malloc");
-    free(a);
+    free(opaque_ptr(a));
     for (int i = 0; i < count; i++)
         free(others[i]);
     expect_report(do_realloc, a, "realloc", a, USE_AFTER_FREE);
@@ -296,12 +384,23 @@ START_TEST(test_free_with_overwritten_header)
 }
 END_TEST
 
+START_TEST(test_realloc_with_overwritten_header)
+{
+    size_t n = corrupt_sizes[_i];
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 0, n);
+    memset((char *)opaque_ptr(p) - 16, 0x41, 16);
+    expect_report(do_realloc, p, "realloc", p, CORRUPT);
+}
+END_TEST
+
 START_TEST(test_free_with_overwritten_header_of_cached_neighbour)
 {
     /* a's header overwritten while its neighbour sits freed in the cache */
     char *b = malloc(64), *a = malloc(64);
     ck_assert(a && b);
-    free(b);
+    free(opaque_ptr(b));
     memset((char *)opaque_ptr(a) - 16, 0x41, 16);
     expect_free_report(a, CORRUPT);
 }
@@ -319,6 +418,10 @@ static Suite *malloc_misuse_suite(void)
     tcase_add_loop_test_raise_signal(df, test_double_free_after_many_frees, SIGABRT, 0, N_DF_SIZES);
     tcase_add_loop_test_raise_signal(df, test_double_free_across_threads, SIGABRT, 0, N_DF_SIZES);
     tcase_add_loop_test_raise_signal(df, test_double_free_thread_then_main, SIGABRT, 0, N_DF_SIZES);
+    tcase_add_loop_test_raise_signal(df, test_double_free_while_first_thread_lives, SIGABRT, 0, N_DF_SIZES);
+    tcase_add_loop_test_raise_signal(df, test_double_free_of_other_threads_block, SIGABRT, 0, N_DF_SIZES);
+    tcase_add_loop_test_raise_signal(df, test_free_after_realloc_moved_the_block, SIGABRT, 0, 3);
+    tcase_add_loop_test_raise_signal(df, test_free_after_realloc_to_zero, SIGABRT, 0, N_DF_SIZES);
     tcase_set_timeout(df, 60);
     suite_add_tcase(s, df);
 
@@ -341,6 +444,8 @@ static Suite *malloc_misuse_suite(void)
 
     TCase *corrupt = tcase_create("corruption");
     tcase_add_loop_test_raise_signal(corrupt, test_free_with_overwritten_header, SIGABRT, 0,
+                                     ARRAY_LEN(corrupt_sizes));
+    tcase_add_loop_test_raise_signal(corrupt, test_realloc_with_overwritten_header, SIGABRT, 0,
                                      ARRAY_LEN(corrupt_sizes));
     tcase_add_test_raise_signal(corrupt, test_free_with_overwritten_header_of_cached_neighbour, SIGABRT);
     tcase_set_timeout(corrupt, 60);

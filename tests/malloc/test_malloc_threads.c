@@ -3,7 +3,7 @@
  * swaps its blocks into, freeing what it takes out), threads that exit with
  * full caches, and fork while other threads allocate. Every block carries a
  * pattern derived from its address and size, checked before its free; every
- * test ends with warden_check_all. */
+ * test ends with warden_check_all, which also runs while threads work. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
@@ -353,6 +353,72 @@ START_TEST(test_detached_threads_exit_with_full_caches)
 }
 END_TEST
 
+/* Thread-specific data whose destructors allocate and free at thread exit,
+ * after (or before) the allocator's own per-thread teardown: the second
+ * round is forced by setting the key again from the destructor. */
+static pthread_key_t exit_key;
+static atomic_int destructor_rounds;
+
+static void exit_key_destructor(void *v)
+{
+    block *b = v;
+    if (block_check_free(*b) != 0)
+        atomic_fetch_add(&bad_blocks, 1);
+    int second = b->n == 777;
+    free(b);
+    block tmp[50];
+    for (int i = 0; i < 50; i++)
+        tmp[i] = block_new((size_t)i * 29 + 1);
+    for (int i = 0; i < 50; i++)
+        if (!tmp[i].p || block_check_free(tmp[i]) != 0)
+            atomic_fetch_add(&bad_blocks, 1);
+    atomic_fetch_add(&destructor_rounds, 1);
+    if (!second) { /* once more, with a block allocated here */
+        block *again = malloc(sizeof *again);
+        if (!again) {
+            atomic_fetch_add(&failed_allocs, 1);
+            return;
+        }
+        *again = block_new(777);
+        pthread_setspecific(exit_key, again);
+    }
+}
+
+static void *keyed_thread(void *arg)
+{
+    (void)arg;
+    block *b = malloc(sizeof *b);
+    if (!b) {
+        atomic_fetch_add(&failed_allocs, 1);
+        return NULL;
+    }
+    *b = block_new(333);
+    pthread_setspecific(exit_key, b);
+    block burst[200];
+    for (int i = 0; i < 200; i++)
+        burst[i] = block_new((size_t)(i % 40) * 24 + 1);
+    for (int i = 0; i < 200; i++)
+        free(burst[i].p);
+    return NULL;
+}
+
+START_TEST(test_malloc_in_thread_exit_destructors)
+{
+    ck_assert_int_eq(pthread_key_create(&exit_key, exit_key_destructor), 0);
+    for (int wave = 0; wave < 10; wave++) {
+        pthread_t t[10];
+        for (int i = 0; i < 10; i++)
+            ck_assert_int_eq(pthread_create(&t[i], NULL, keyed_thread, NULL), 0);
+        for (int i = 0; i < 10; i++)
+            ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    }
+    ck_assert_int_eq(atomic_load(&destructor_rounds), 200);
+    ck_assert_int_eq(atomic_load(&failed_allocs), 0);
+    ck_assert_int_eq(atomic_load(&bad_blocks), 0);
+    expect_all_sound();
+}
+END_TEST
+
 /* ---- fork while other threads allocate ---------------------------------------------- */
 
 enum { FORKS = 200, BUSY_THREADS = 3 };
@@ -386,9 +452,15 @@ static void *busy(void *arg)
 /* What the child of a fork does: a few hundred mallocs, frees and reallocs,
  * then the checker. Exit status: 0 sound, 1 a damaged block, 2 no memory,
  * 3 warden_check_all failed. */
+static block held_across_fork[64];
+
 static void forked_child(int iteration)
 {
     alarm(20); /* a deadlock (a lock held by a thread that is gone) dies of SIGALRM */
+    /* the blocks the parent held at the fork are intact, and the child may free them */
+    for (int i = 0; i < 64; i++)
+        if (block_check_free(held_across_fork[i]) != 0)
+            _exit(1);
     rng r = {(uint64_t)iteration * 977 + 11};
     block b[300];
     for (int i = 0; i < 300; i++) {
@@ -418,6 +490,9 @@ static void forked_child(int iteration)
 
 START_TEST(test_fork_while_threads_allocate)
 {
+    atomic_store(&stop_busy, 0);
+    for (int i = 0; i < 64; i++)
+        require((held_across_fork[i] = block_new((size_t)i * 131 + 1)).p != NULL, "malloc");
     pthread_t t[BUSY_THREADS];
     for (int i = 0; i < BUSY_THREADS; i++)
         ck_assert_int_eq(pthread_create(&t[i], NULL, busy, (void *)(uintptr_t)(i + 1)), 0);
@@ -451,9 +526,38 @@ START_TEST(test_fork_while_threads_allocate)
     ck_assert_msg(failures == 0, "%d of %d children failed; first: %s (SIGALRM = %d: a deadlock)", failures,
                   FORKS, first, SIGALRM);
     ck_assert_int_eq(atomic_load(&bad_blocks), 0);
+    for (int i = 0; i < 64; i++)
+        require(block_check_free(held_across_fork[i]) == 0, "a block held across the forks was damaged");
     expect_all_sound();
 }
 END_TEST
+
+#ifndef AGAINST_GLIBC
+/* warden_check_all while other threads allocate, free and reallocate: it
+ * takes each arena as it is and must find every one sound. */
+START_TEST(test_check_all_while_threads_allocate)
+{
+    atomic_store(&stop_busy, 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, busy, (void *)(uintptr_t)(i + 10)), 0);
+    int bad = 0;
+    char first[600] = "";
+    for (int i = 0; i < 300; i++) {
+        char why[512] = "";
+        if (warden_check_all(why, sizeof why) != 0 && bad++ == 0)
+            snprintf(first, sizeof first, "call %d: %s", i, why);
+        usleep(2000);
+    }
+    atomic_store(&stop_busy, 1);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+    ck_assert_msg(bad == 0, "warden_check_all failed %d of 300 times while threads ran; first %s", bad, first);
+    ck_assert_int_eq(atomic_load(&bad_blocks), 0);
+    expect_all_sound();
+}
+END_TEST
+#endif
 
 static Suite *malloc_threads_suite(void)
 {
@@ -473,11 +577,15 @@ static Suite *malloc_threads_suite(void)
     TCase *exits = tcase_create("thread_exit");
     tcase_add_test(exits, test_thread_exit_with_full_caches);
     tcase_add_test(exits, test_detached_threads_exit_with_full_caches);
+    tcase_add_test(exits, test_malloc_in_thread_exit_destructors);
     tcase_set_timeout(exits, 120);
     suite_add_tcase(s, exits);
 
     TCase *forks = tcase_create("fork");
     tcase_add_test(forks, test_fork_while_threads_allocate);
+#ifndef AGAINST_GLIBC
+    tcase_add_test(forks, test_check_all_while_threads_allocate);
+#endif
     tcase_set_timeout(forks, 240);
     suite_add_tcase(s, forks);
     return s;

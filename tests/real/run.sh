@@ -238,7 +238,8 @@ work_g++() {
 
 if [[ ${1:-} == --work ]]; then
     set -E
-    trap 'echo "run.sh: $2: command failed (exit $?): $BASH_COMMAND" >&2' ERR
+    work=$2
+    trap 'rc=$?; [[ $BASH_COMMAND == return* ]] || echo "run.sh: $work: command failed (exit $rc): $BASH_COMMAND" >&2' ERR
     "work_$2" "$3" "$4"
     exit 0
 fi
@@ -314,21 +315,30 @@ run_prog() {
         secs[$mode]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
     done
     dir=$W/$name
+    # each reason: a line, then details (indented when printed)
     if (( rcs[glibc] != 0 )); then
-        why+=("the glibc run itself failed ($(signame "${rcs[glibc]}")): $(tail -2 "$dir/glibc.stderr" | tr '\n' ' ')")
+        why+=("the glibc run itself failed ($(signame "${rcs[glibc]}")); its stderr ends:
+$(tail -5 "$dir/glibc.stderr")")
     fi
     if (( rcs[lib] != rcs[glibc] )); then
-        why+=("the LIB run exits differently: glibc $(signame "${rcs[glibc]}"), LIB $(signame "${rcs[lib]}"); its stderr ends: $(tail -3 "$dir/lib.stderr" | tr '\n' ' ')")
+        why+=("the LIB run exits differently: glibc $(signame "${rcs[glibc]}"), LIB $(signame "${rcs[lib]}")
+$( (grep '^run.sh: ' "$dir/lib.stderr" || tail -5 "$dir/lib.stderr") | head -5)")
     fi
     local reports
-    reports=$(grep -rh '^warden:' "$dir/lib.stderr" $(find "$dir/lib" -maxdepth 1 -name '*.log') 2>/dev/null | head -3 || true)
-    [[ -z $reports ]] || why+=("LIB reported: $(echo "$reports" | tr '\n' ' ')")
+    reports=$(grep -h '^warden:' "$dir/lib.stderr" $(find "$dir/lib" -maxdepth 1 -name '*.log') 2>/dev/null | sort | uniq -c | sort -rn | head -5 || true)
+    [[ -z $reports ]] || why+=("LIB reported (count, line):
+$reports")
     if grep -q 'cannot be preloaded' "$dir/lib.stderr"; then
         why+=("ld.so could not preload LIB: $(grep -m1 'cannot be preloaded' "$dir/lib.stderr")")
     fi
     if ! cmp -s "$dir/glibc.result" "$dir/lib.result"; then
         diff "$dir/glibc.result" "$dir/lib.result" | grep '^[<>]' > "$dir/result.diff" || true
-        why+=("its result differs ($(wc -l < "$dir/result.diff") lines; < glibc, > LIB): $(head -6 "$dir/result.diff" | tr '\n' ' ')")
+        if (( rcs[lib] != rcs[glibc] )); then
+            why+=("its result differs too ($(wc -l < "$dir/result.diff") lines), as the run stopped early")
+        else
+            why+=("its result differs ($(wc -l < "$dir/result.diff") lines differ; < glibc, > LIB):
+$(head -12 "$dir/result.diff")")
+        fi
     fi
     sum=$(cat "$dir/lib/summary" 2>/dev/null || cat "$dir/glibc/summary" 2>/dev/null || echo "-")
     if [[ ${#why[@]} -eq 0 ]]; then
@@ -339,7 +349,10 @@ run_prog() {
         failures+=("$name")
         printf '%-8s %-6s %8ss %8ss  %s\n' "$name" FAIL "${secs[glibc]}" "${secs[lib]}" "$sum"
         local w
-        for w in "${why[@]}"; do echo "run.sh: FAIL $name: $w" >&2; done
+        for w in "${why[@]}"; do
+            echo "run.sh: FAIL $name: ${w%%$'\n'*}" >&2
+            [[ $w != *$'\n'* ]] || sed 's/^/    /' <<< "${w#*$'\n'}" >&2
+        done
         echo "run.sh: FAIL $name: files in $dir (kept only if WORKDIR was given)" >&2
     fi
 }
