@@ -64,6 +64,9 @@ for t in build/release/tests/test_*; do
 done
 under_valgrind build/release/heap_example
 
+section "real programs with warden as their malloc: CPython's tests, sqlite3, git, sort, g++"
+tests/real/run.sh "$root/build/release/libwarden-malloc.so"
+
 section "faults: the checker catches every injected bug on its crafted input"
 ci/faults.sh
 
@@ -105,6 +108,13 @@ cmake -S tests/install -B "$prefix/consumer-build" -DCMAKE_PREFIX_PATH="$prefix"
 cmake --build "$prefix/consumer-build" >/dev/null
 LD_LIBRARY_PATH=$(dirname "$pcdir") "$prefix/consumer-build/consumer_shared"
 "$prefix/consumer-build/consumer_static"
+# libwarden-malloc: linked through pkg-config and find_package, and preloaded
+cc -Wall -Wextra -Werror tests/install/malloc_consumer.c -o "$prefix/malloc_consumer_pc" \
+  $(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs warden-malloc)
+LD_LIBRARY_PATH=$(dirname "$pcdir") "$prefix/malloc_consumer_pc"
+LD_LIBRARY_PATH=$(dirname "$pcdir") "$prefix/consumer-build/malloc_consumer_shared"
+"$prefix/consumer-build/malloc_consumer_static"
+LD_PRELOAD="$(dirname "$pcdir")/libwarden-malloc.so" sort --version >/dev/null
 # the memcheck-aware and ASan flavours install beside it, each its own .pc
 cmake --install build/memcheck --prefix "$prefix" >/dev/null
 cmake --install build/asan-ubsan --prefix "$prefix" >/dev/null

@@ -76,7 +76,7 @@ static void start(void)
     integrity_init();
     unsigned n = (unsigned)opts.arenas;
     if (n == 0) {
-        n = 2 * platform_cpu_count();
+        n = platform_cpu_count(); /* more cost memory (each its own regions and caches), not time, here */
         n = n > 16 ? 16 : n;
     }
     size_t cache_bytes = opts.tcache && !SAN_ANY ? (size_t)opts.tcache_bytes : 0;
