@@ -56,6 +56,10 @@ int platform_thread_hook_create(void (*destructor)(void *));
 void platform_thread_hook_set(void *value);
 /* fork handlers; 0 on success. */
 int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+/* From now on, platform_write_error writes to a copy of the standard error
+ * stream, so what warden says at exit still arrives when the program has
+ * closed its stderr (coreutils do). */
+void platform_keep_error_stream(void);
 /* Non-zero while the process is known to have one thread. */
 int platform_single_threaded(void);
 

@@ -98,10 +98,12 @@ void platform_random(void *buf, size_t len)
                  ((uint64_t)getpid() << 16) ^ (uintptr_t)buf);
 }
 
+static int error_fd = STDERR_FILENO;
+
 void platform_write_error(const char *text, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(STDERR_FILENO, text, len);
+        ssize_t n = write(error_fd, text, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -197,4 +199,11 @@ int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(v
 int platform_single_threaded(void)
 {
     return HAVE_SINGLE_THREADED && __libc_single_threaded;
+}
+
+void platform_keep_error_stream(void)
+{
+    int fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 100);
+    if (fd >= 0)
+        error_fd = fd;
 }

@@ -86,6 +86,8 @@ static void start(void)
     /* Neither allocates (glibc 2.36: key < 32 at start-up, first atfork). */
     if (platform_thread_hook_create(thread_end) != 0 || platform_atfork(fork_prepare, fork_after, fork_after) != 0)
         die("cannot register its thread-exit and fork handlers");
+    if (opts.stats)
+        platform_keep_error_stream();
     if (opts.verbose)
         options_describe(&opts, write_err);
 }
