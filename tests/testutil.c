@@ -46,29 +46,9 @@ void testutil_expect_heap(warden_heap *heap, long regions, long live_blocks, lon
 void testutil_expect_abort(void (*fn)(void *), void *arg, const char *expected, const char *file,
                            int line)
 {
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        signal(SIGABRT, SIG_DFL);
-        fn(arg);
-        _exit(0); /* not stopped: the parent reports it */
-    }
-    close(fds[1]);
     char out[4096];
-    size_t len = 0;
-    ssize_t n;
-    while (len + 1 < sizeof out && (n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)n;
-    out[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
+    int status = run_captured(fn, arg, out, sizeof out);
+    ck_assert_int_ne(status, -1);
     ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
                   "%s:%d: expected an abort with \"%s\"; child %s %d, stderr: %s", file, line, expected,
                   WIFSIGNALED(status) ? "died of signal" : "exited with", 

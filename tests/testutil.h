@@ -12,6 +12,8 @@
 
 #include <warden.h>
 
+#include "common.h"
+
 #include "sanitize.h"
 
 /* Like ck_assert_msg, but silent when it holds: Check records every passing
@@ -59,22 +61,6 @@ static inline void scribble(void *p, int byte, size_t n)
 {
     san_meta_open(p, n);
     memset(p, byte, n);
-}
-
-/* xorshift64*: reproducible streams for stress tests. */
-typedef struct rng {
-    uint64_t state;
-} rng;
-static inline uint64_t rng_next(rng *r)
-{
-    r->state ^= r->state >> 12;
-    r->state ^= r->state << 25;
-    r->state ^= r->state >> 27;
-    return r->state * 0x2545f4914f6cdd1dull;
-}
-static inline size_t rng_below(rng *r, size_t n)
-{
-    return n ? (size_t)(rng_next(r) % n) : 0;
 }
 
 #endif /* WARDEN_TESTUTIL_H */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common.h"
+
 #ifndef AGAINST_GLIBC
 #include <warden.h>
 #endif
@@ -99,21 +101,6 @@ static inline uint64_t block_seed(const void *p, size_t n)
     return (uint64_t)(uintptr_t)p * 0x9e3779b97f4a7c15ull ^ (uint64_t)n;
 }
 
-/* xorshift64*: reproducible streams. */
-typedef struct rng {
-    uint64_t state;
-} rng;
-static inline uint64_t rng_next(rng *r)
-{
-    r->state ^= r->state >> 12;
-    r->state ^= r->state << 25;
-    r->state ^= r->state >> 27;
-    return r->state * 0x2545f4914f6cdd1dull;
-}
-static inline size_t rng_below(rng *r, size_t n)
-{
-    return n ? (size_t)(rng_next(r) % n) : 0;
-}
 
 /* Runs the suite (CK_ENV verbosity; forked unless CK_FORK=no, or always
  * when must_fork); the exit status of a test program. */

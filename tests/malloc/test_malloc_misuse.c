@@ -52,30 +52,9 @@ static void expect_report(void (*fn)(void *), void *arg, const char *op, const v
 {
     char expected[256];
     snprintf(expected, sizeof expected, "warden: %s(%p): %s\n", op, shown, fault);
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], STDERR_FILENO);
-        close(fds[0]);
-        close(fds[1]);
-        signal(SIGABRT, SIG_DFL);
-        alarm(30); /* a deadlock dies of SIGALRM, not SIGABRT */
-        fn(arg);
-        _exit(0);
-    }
-    close(fds[1]);
     char out[4096];
-    size_t len = 0;
-    ssize_t n;
-    while (len + 1 < sizeof out && (n = read(fds[0], out + len, sizeof out - 1 - len)) > 0)
-        len += (size_t)n;
-    out[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    int status = run_captured(fn, arg, out, sizeof out);
+    ck_assert_int_ne(status, -1);
     int aborted = WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
     if (!aborted || strcmp(out, expected) != 0) {
         char how[64];

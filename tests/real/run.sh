@@ -25,7 +25,7 @@
 # Prints one line per program: name, result, wall seconds under glibc and
 # under LIB; ends with "real: N passed, N failed" and exits non-zero if any
 # failed. Scratch files go to WORKDIR (default: a mktemp -d, removed at exit).
-# Installs what it needs with ci/deps.sh. About 3 minutes on 2 cores.
+# Installs what it needs with ci/deps.sh. 3-4 minutes on 2 idle cores.
 set -euo pipefail
 
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
