@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include "capture.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "malloc_testutil.h"
+#include "../capture.h"
 
 #define KiB ((size_t)1024)
 #define MiB (1024 * KiB)
