@@ -11,9 +11,15 @@ static uint64_t next_arena;            /* round-robin counter, relaxed */
 static size_t reserve_bytes, cache_bytes; /* arena_init's */
 static platform_lock make_lock;        /* held while an arena is made */
 
+/* One fixed bucket for every request up to 8 KiB, then the large one:
+ * blocks freed at one size are there for any other (the thread caches
+ * in front keep small sizes fast), as in one glibc arena. */
+static const size_t arena_limits[] = {8192};
+
 static warden_heap *arena_make(void)
 {
-    warden_heap_config config = {.flags = WARDEN_HEAP_NO_QUARANTINE};
+    warden_heap_config config = {.bucket_limits = arena_limits, .bucket_count = 1,
+                                 .flags = WARDEN_HEAP_NO_QUARANTINE};
     warden_heap *heap = warden_heap_create(&config);
     if (!heap)
         return NULL;
@@ -77,10 +83,12 @@ void arena_lock_all(void)
     for (unsigned i = 0; i < arena_n; i++)
         if (arenas[i])
             heap_lock_all(arenas[i]);
+    region_pool_lock(); /* taken under bucket locks: after them */
 }
 
 void arena_unlock_all(void)
 {
+    region_pool_unlock();
     for (unsigned i = arena_n; i-- > 0;)
         if (arenas[i])
             heap_unlock_all(arenas[i]);

@@ -13,8 +13,9 @@
 /* Least size of a region of the large bucket: blocks over 8 KiB share big
  * regions, so memory freed there is reused resident, without re-faults. */
 #define ARENA_LARGE_REGION ((size_t)32 << 20)
-/* Empty regions each fixed bucket keeps. */
-#define ARENA_EMPTY_RESERVE 2u
+/* Empty regions each fixed bucket keeps to itself: none; they go to the
+ * region pool, where any bucket of any arena takes them again. */
+#define ARENA_EMPTY_RESERVE 0u
 
 /* Makes n heaps (1..ARENA_MAX), each keeping up to large_reserve bytes of
  * empty large regions, each with a central cache of central_bytes per size

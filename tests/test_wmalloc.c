@@ -3,8 +3,10 @@
  * blocks through queues (remote frees) with contents checked, threads that
  * end with full caches giving every block back, producer/consumer memory
  * staying bounded, the checker after it all; and the options parser. */
+#define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -313,7 +315,7 @@ START_TEST(test_options)
     ck_assert_int_eq(options_parse(&o, NULL, err, sizeof err), 0);
     ck_assert_int_eq(options_parse(&o, "arenas=2:bogus=1", err, sizeof err), -1);
     ck_assert_str_eq(err, "WARDEN_OPTIONS: unknown key 'bogus' (keys: help, verbose, stats, arenas, tcache, "
-                          "tcache_bytes, central_bytes, large_reserve)");
+                          "tcache_bytes, central_bytes, pool_bytes, large_reserve)");
     ck_assert_uint_eq(o.arenas, 3); /* a failed parse changes nothing */
     ck_assert_int_eq(options_parse(&o, "arenas=65", err, sizeof err), -1);
     ck_assert_str_eq(err, "WARDEN_OPTIONS: bad value '65' for arenas (accepts an integer 0..64)");
@@ -330,6 +332,8 @@ END_TEST
 
 int main(void)
 {
+    /* an arena per thread, so producer and consumer never share one */
+    setenv("WARDEN_OPTIONS", "arenas=16", 0);
     Suite *s = suite_create("wmalloc");
     TCase *tc = tcase_create("wmalloc");
     tcase_set_timeout(tc, 600);
