@@ -50,10 +50,11 @@ for flavour in memcheck asan; do
 done
 
 section "valgrind: every release suite under memcheck"
-under_valgrind() { # program...: quiet when clean, everything shown when not
+under_valgrind() { # program...: quiet when clean, everything shown when not (fair scheduling:
+  # a thread spinning on a lock must not starve the others, as Valgrind runs one at a time)
   local out
   echo "valgrind $*"
-  if ! out=$(WARDEN_STRESS_OPS=600 valgrind -q --error-exitcode=99 --track-origins=yes "$@" 2>&1); then
+  if ! out=$(WARDEN_STRESS_OPS=600 valgrind -q --fair-sched=yes --error-exitcode=99 --track-origins=yes "$@" 2>&1); then
     printf '%s\n' "$out"
     echo "ci/test.sh: $* failed under valgrind" >&2
     exit 1

@@ -30,7 +30,7 @@ typedef struct central_bin {
 
 /* A bin untouched for this many operations (calls) of its central holds
  * memory no thread wants: the next miss of any bin gives it to the heap. */
-#define CENTRAL_STALE 4096u
+#define CENTRAL_STALE 512u
 
 typedef struct central {
     platform_lock lock;    /* held around every operation on the bins */
