@@ -79,7 +79,7 @@ void arena_lock_all(void)
     platform_lock_acquire(&make_lock);
     for (unsigned i = 0; i < arena_n; i++)
         if (arenas[i])
-            central_lock(arena_central(arenas[i]));
+            central_lock(central_of(arenas[i]));
     for (unsigned i = 0; i < arena_n; i++)
         if (arenas[i])
             heap_lock_all(arenas[i]);
@@ -94,7 +94,7 @@ void arena_unlock_all(void)
             heap_unlock_all(arenas[i]);
     for (unsigned i = arena_n; i-- > 0;)
         if (arenas[i])
-            central_unlock(arena_central(arenas[i]));
+            central_unlock(central_of(arenas[i]));
     platform_lock_release(&make_lock);
 }
 
@@ -103,7 +103,7 @@ int arena_check(char *why, size_t why_size)
     for (unsigned i = 0; i < arena_n; i++) {
         warden_heap *heap = arena_get(i);
         char line[200];
-        if (heap && (central_check(arena_central(heap), line, sizeof line) != 0 ||
+        if (heap && (central_check(central_of(heap), line, sizeof line) != 0 ||
                      warden_heap_check(heap, line, sizeof line) != 0)) {
             if (why && why_size)
                 report_format(why, why_size, "arena %u: %s", i, line);
@@ -122,7 +122,7 @@ void arena_stats(warden_heap_stats *sum, size_t *central_blocks, size_t *central
         if (!heap)
             continue;
         size_t blocks, bytes;
-        central_count(arena_central(heap), &blocks, &bytes);
+        central_count(central_of(heap), &blocks, &bytes);
         *central_blocks += blocks;
         *central_bytes += bytes;
         warden_heap_stats s;
@@ -144,7 +144,7 @@ size_t arena_purge(void)
     for (unsigned i = 0; i < arena_n; i++) {
         warden_heap *heap = arena_get(i);
         if (heap) {
-            central_flush(arena_central(heap));
+            central_flush(central_of(heap));
             bytes += heap_purge(heap);
         }
     }

@@ -21,11 +21,7 @@
  * empty large regions, each with a central cache of central_bytes per size
  * class; -1 when out of memory. */
 int arena_init(unsigned n, size_t large_reserve, size_t central_bytes);
-/* The central cache of an arena's heap. */
-static inline central *arena_central(const warden_heap *heap)
-{
-    return heap->above;
-}
+
 unsigned arena_count(void);
 warden_heap *arena_at(unsigned i);
 /* The arena for a new thread: the next one round the ring. */

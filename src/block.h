@@ -296,14 +296,41 @@ static inline void block_link_set_prev(block *b, block *prev)
 /* Proves b a live block (sealed, no state bit) and marks it cached, for a
  * free: returns its granules, or 0 when it is not a live block (a double
  * free, a damaged header, not a block at all) and nothing was written. */
-static inline uint32_t block_cache_enter(block *b)
+/* The granules of b when it is a live block (sealed, no state bit), with
+ * its seal in *seal; 0 otherwise. Read without the lock by the thread that
+ * owns the block: never prev_size_, the state word whole. */
+static inline uint32_t block_live_size(const block *b, uint32_t *seal)
 {
     san_meta_open(b, BLOCK_HEADER);
     uint32_t size = b->size_;
     uint64_t state = block_state_load(b);
     san_meta_close(b, BLOCK_HEADER);
-    uint32_t seal = block_seal_hashed(b, size, 0);
-    if ((state & BLOCK_STATE) || (uint32_t)(state >> 32) != seal)
+    *seal = block_seal_hashed(b, size, 0);
+    return (state & BLOCK_STATE) || (uint32_t)(state >> 32) != *seal ? 0 : size;
+}
+
+static inline int block_is_live(const block *b)
+{
+    uint32_t seal;
+    return block_live_size(b, &seal) != 0;
+}
+
+/* Rewrites a live or cached block's flags for a request of requested bytes,
+ * its seal xored with flip (0, or the cache key to leave the cache); no hash. */
+static inline void block_restate(block *b, size_t requested, uint32_t flip)
+{
+    san_meta_open(b, BLOCK_HEADER);
+    uint32_t size = b->size_;
+    uint64_t state = block_state_load(b);
+    block_state_store(b, block_live_flags(((size_t)size << GRANULE_SHIFT) - BLOCK_HEADER, requested),
+                      (uint32_t)(state >> 32) ^ flip);
+    san_meta_close(b, BLOCK_HEADER);
+}
+
+static inline uint32_t block_cache_enter(block *b)
+{
+    uint32_t seal, size = block_live_size(b, &seal);
+    if (!size)
         return 0;
     san_meta_open(b, BLOCK_HEADER);
     block_state_store(b, BLOCK_CACHED, seal ^ integrity_cache_key());
@@ -316,35 +343,14 @@ static inline uint32_t block_cache_enter(block *b)
  * free or check names it. */
 static inline void block_cache_leave(block *b, size_t requested)
 {
-    san_meta_open(b, BLOCK_HEADER);
-    uint32_t size = b->size_;
-    uint64_t state = block_state_load(b);
-    block_state_store(b, block_live_flags(((size_t)size << GRANULE_SHIFT) - BLOCK_HEADER, requested),
-                      (uint32_t)(state >> 32) ^ integrity_cache_key());
-    san_meta_close(b, BLOCK_HEADER);
-}
-
-/* Whether b is a live block (sealed, no state bit), read without the lock
- * by the thread that owns it: never prev_size_, the state word whole. */
-static inline int block_is_live(const block *b)
-{
-    san_meta_open(b, BLOCK_HEADER);
-    uint32_t size = b->size_;
-    uint64_t state = block_state_load(b);
-    san_meta_close(b, BLOCK_HEADER);
-    return !(state & BLOCK_STATE) && (uint32_t)(state >> 32) == block_seal_hashed(b, size, 0);
+    block_restate(b, requested, integrity_cache_key());
 }
 
 /* Records a new request size of live block b, in place (the slack is not
  * sealed: no hash); by its owner, without the lock. */
 static inline void block_set_requested(block *b, size_t requested)
 {
-    san_meta_open(b, BLOCK_HEADER);
-    uint32_t size = b->size_;
-    uint64_t state = block_state_load(b);
-    block_state_store(b, block_live_flags(((size_t)size << GRANULE_SHIFT) - BLOCK_HEADER, requested),
-                      (uint32_t)(state >> 32));
-    san_meta_close(b, BLOCK_HEADER);
+    block_restate(b, requested, 0);
 }
 
 /* Granules of a block whose payload holds at least size bytes, or 0 when

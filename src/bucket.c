@@ -91,7 +91,7 @@ static inline block *prev_proved(const region *r, const block *blk, const void *
 static block *bucket_grow(bucket *b, uint32_t g)
 {
     size_t size = region_size_for(g, b->region_size);
-    region *r = size ? region_map(b, size) : NULL;
+    region *r = size ? region_map(b, b->heap, size) : NULL;
     if (!r)
         return NULL;
     r->next = b->regions;

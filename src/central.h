@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "block.h"
+#include "heap.h"
 #include "platform.h"
 #include "tcache.h"
 #include "warden.h"
@@ -39,6 +40,12 @@ typedef struct central {
     uint64_t clock;        /* operations so far (under the lock) */
     central_bin bins[TCACHE_CLASSES];
 } central;
+
+/* The central cache the malloc layer attached to heap (warden_heap.above). */
+static inline central *central_of(const warden_heap *heap)
+{
+    return heap->above;
+}
 
 /* A central cache for heap holding up to class_bytes of blocks per class
  * (0: nothing: everything goes straight to the heap); NULL when out of memory. */

@@ -10,17 +10,6 @@
 
 void **pagemap_root[(size_t)1 << PAGEMAP_ROOT_BITS]; /* leaves, NULL until first used */
 
-static int key_of(const void *addr, uintptr_t *key)
-{
-    uintptr_t a = (uintptr_t)addr;
-#if UINTPTR_MAX > 0xffffffffu
-    if (a >> PAGEMAP_ADDRESS_BITS)
-        return -1;
-#endif
-    *key = a >> PAGEMAP_CHUNK_SHIFT;
-    return 0;
-}
-
 static void **leaf_get(uintptr_t key, int create)
 {
     void **slot = (void **)&pagemap_root[key >> PAGEMAP_LEAF_BITS];
@@ -49,7 +38,7 @@ static void set_range(uintptr_t first, uintptr_t last, void *owner)
 int pagemap_set(const void *addr, size_t size, void *owner)
 {
     uintptr_t first, last;
-    if (size == 0 || key_of(addr, &first) || key_of((const char *)addr + size - 1, &last))
+    if (size == 0 || pagemap_key_of(addr, &first) || pagemap_key_of((const char *)addr + size - 1, &last))
         return -1;
     for (uintptr_t k = first; k <= last; k++)
         if (!leaf_get(k, 1))
@@ -61,7 +50,7 @@ int pagemap_set(const void *addr, size_t size, void *owner)
 void pagemap_clear(const void *addr, size_t size)
 {
     uintptr_t first, last;
-    if (size == 0 || key_of(addr, &first) || key_of((const char *)addr + size - 1, &last))
+    if (size == 0 || pagemap_key_of(addr, &first) || pagemap_key_of((const char *)addr + size - 1, &last))
         return;
     set_range(first, last, NULL);
 }

@@ -33,14 +33,23 @@ int pagemap_set(const void *addr, size_t size, void *owner);
 void pagemap_clear(const void *addr, size_t size);
 /* The owner of the chunk holding addr, or NULL: two dependent loads, inline
  * (free's fast path proves every pointer with it). */
-static inline void *pagemap_lookup(const void *addr)
+/* The map's key of addr: 0 and *key, or -1 beyond the addresses covered. */
+static inline int pagemap_key_of(const void *addr, uintptr_t *key)
 {
     uintptr_t a = (uintptr_t)addr;
 #if UINTPTR_MAX > 0xffffffffu
     if (a >> PAGEMAP_ADDRESS_BITS)
-        return NULL;
+        return -1;
 #endif
-    uintptr_t key = a >> PAGEMAP_CHUNK_SHIFT;
+    *key = a >> PAGEMAP_CHUNK_SHIFT;
+    return 0;
+}
+
+static inline void *pagemap_lookup(const void *addr)
+{
+    uintptr_t key;
+    if (pagemap_key_of(addr, &key))
+        return NULL;
     void **leaf = atomic_load_ptr((void *const *)&pagemap_root[key >> PAGEMAP_LEAF_BITS]);
     return leaf ? atomic_load_ptr(&leaf[key & (PAGEMAP_LEAF_ENTRIES - 1)]) : NULL;
 }

@@ -60,7 +60,5 @@ int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(v
  * stream, so what warden says at exit still arrives when the program has
  * closed its stderr (coreutils do). */
 void platform_keep_error_stream(void);
-/* Non-zero while the process is known to have one thread. */
-int platform_single_threaded(void);
 
 #endif /* WARDEN_PLATFORM_H */

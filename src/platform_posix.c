@@ -18,13 +18,7 @@
 #if defined(__linux__)
 #include <sys/random.h>
 #endif
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 32)
-#include <sys/single_threaded.h>
-#define HAVE_SINGLE_THREADED 1
-#else
-#define HAVE_SINGLE_THREADED 0
-static char __libc_single_threaded = 0;
-#endif
+
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(((platform_lock *)0)->opaque),
                "platform_lock too small for pthread_mutex_t");
@@ -194,11 +188,6 @@ void platform_thread_hook_set(void *value)
 int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
     return pthread_atfork(prepare, parent, child);
-}
-
-int platform_single_threaded(void)
-{
-    return HAVE_SINGLE_THREADED && __libc_single_threaded;
 }
 
 void platform_keep_error_stream(void)

@@ -3,8 +3,6 @@
  * turns it on: the malloc layer does). */
 #include "region.h"
 
-#include "bucket.h"
-
 #include "pagemap.h"
 #include "platform.h"
 #include "sanitize.h"
@@ -79,14 +77,6 @@ static int pool_give(void *addr, size_t size)
     return kept;
 }
 
-size_t region_pool_bytes(void)
-{
-    region_pool_lock();
-    size_t bytes = pool_bytes;
-    region_pool_unlock();
-    return bytes;
-}
-
 size_t region_size_for(uint32_t g, size_t least_bytes)
 {
     uint64_t need = REGION_HEADER + ((uint64_t)g << GRANULE_SHIFT) + BLOCK_HEADER;
@@ -100,7 +90,7 @@ size_t region_size_for(uint32_t g, size_t least_bytes)
     return (size_t)need;
 }
 
-region *region_map(struct bucket *owner, size_t size)
+region *region_map(struct bucket *owner, const void *heap, size_t size)
 {
     region *r = pool_take(size);
     if (!r)
@@ -109,7 +99,7 @@ region *region_map(struct bucket *owner, size_t size)
         return NULL;
     r->next = r->prev = NULL;
     r->owner = owner;
-    r->heap = owner->heap;
+    r->heap = heap;
     r->size = size;
     r->seal = region_seal_of(r);
     /* Blocks are the allocator's until handed out; the header stays open. */

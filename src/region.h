@@ -70,19 +70,19 @@ static inline int region_is_sealed(const region *r)
 /* Bytes of a region whose one block is at least g granules, and at least
  * least_bytes; 0 when no such region can exist. */
 size_t region_size_for(uint32_t g, size_t least_bytes);
-/* Maps a region of size bytes (from region_size_for) for owner, registers it
- * and writes its one free block (not on any list). NULL when out of memory. */
-region *region_map(struct bucket *owner, size_t size);
+/* Maps a region of size bytes (from region_size_for) for owner (a bucket of
+ * heap), registers it and writes its one free block (not on any list). NULL
+ * when out of memory. */
+region *region_map(struct bucket *owner, const void *heap, size_t size);
 /* Forgets a region and unmaps it, or keeps the mapping in the pool. */
 void region_unmap(region *r);
 /* Turns the pool on: up to limit bytes of returned regions stay mapped (and
  * resident) for the next region of the same size, of any bucket or heap.
  * Called once, before any region is returned. */
 void region_pool_setup(size_t limit);
-/* The pool's lock (fork handlers), and the bytes it holds. */
+/* The pool's lock (fork handlers). */
 void region_pool_lock(void);
 void region_pool_unlock(void);
-size_t region_pool_bytes(void);
 /* The region holding addr, or NULL when no region of warden holds it. */
 region *region_of(const void *addr);
 

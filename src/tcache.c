@@ -87,18 +87,9 @@ tcache *tcache_create(warden_heap *heap)
 
 /* ---- going home --------------------------------------------------------- */
 
-static central *central_of(const void *heap)
-{
-    return ((const warden_heap *)heap)->above;
-}
-
-static const void *heap_of(const block *b)
-{
-    return region_of(b)->heap;
-}
-
-/* Sends the remote buffer home: sorted by owning heap (insertion sort of
- * at most TCACHE_REMOTE), one central lock per heap. */
+/* Sends the remote buffer home: sorted by owning heap (an insertion sort
+ * of at most TCACHE_REMOTE, each block's heap looked up once), one central
+ * lock per heap. */
 static void remote_flush(tcache *tc)
 {
     uint32_t n = tc->remote_count;
@@ -107,21 +98,22 @@ static void remote_flush(tcache *tc)
     atomic_add_u64(&counts.remote_batches, 1);
     atomic_add_u64(&counts.remote_blocks, n);
     block **q = tc->remote;
-    for (uint32_t i = 1; i < n; i++) {
+    const warden_heap *home[TCACHE_REMOTE];
+    for (uint32_t i = 0; i < n; i++) {
         block *b = q[i];
-        uintptr_t key = (uintptr_t)heap_of(b);
+        const warden_heap *h = region_of(b)->heap;
         uint32_t j = i;
-        for (; j > 0 && (uintptr_t)heap_of(q[j - 1]) > key; j--)
+        for (; j > 0 && (uintptr_t)home[j - 1] > (uintptr_t)h; j--) {
             q[j] = q[j - 1];
+            home[j] = home[j - 1];
+        }
         q[j] = b;
+        home[j] = h;
     }
-    for (uint32_t i = 0; i < n;) {
-        const void *heap = heap_of(q[i]);
-        uint32_t j = i + 1;
-        while (j < n && heap_of(q[j]) == heap)
-            j++;
-        central_put_mixed(central_of(heap), q + i, j - i);
-        i = j;
+    for (uint32_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && home[j] == home[i]; j++)
+            ;
+        central_put_mixed(central_of(home[i]), q + i, j - i);
     }
     tc->remote_count = 0;
 }

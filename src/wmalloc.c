@@ -80,7 +80,7 @@ static void start(void)
         n = n > 16 ? 16 : n;
     }
     region_pool_setup((size_t)opts.pool_bytes);
-    size_t cache_bytes = opts.tcache && !SAN_ANY ? (size_t)opts.tcache_bytes : 0;
+    size_t cache_bytes = opts.tcache && WMALLOC_LOCK_FREE ? (size_t)opts.tcache_bytes : 0;
     if (arena_init(n, (size_t)opts.large_reserve, cache_bytes ? (size_t)opts.central_bytes : 0) != 0)
         die("cannot map its arenas (out of memory)");
     tcache_setup(cache_bytes);
@@ -135,7 +135,7 @@ void *wmalloc_malloc_slow(size_t size, size_t alignment, const char *op)
     }
     wmalloc_init();
     tcache *tc = self_cache();
-    if (!SAN_ANY && wmalloc_live(tc) && alignment <= MALLOC_ALIGNMENT && size <= TCACHE_MAX_REQUEST)
+    if (WMALLOC_LOCK_FREE && wmalloc_live(tc) && alignment <= MALLOC_ALIGNMENT && size <= TCACHE_MAX_REQUEST)
         return tcache_refill(tc, size, op);
     return heap_alloc(wmalloc_live(tc) ? tc->heap : arena_at(0), size,
                       alignment > MALLOC_ALIGNMENT ? alignment : 0, op);
@@ -176,15 +176,9 @@ void *wmalloc_calloc(size_t count, size_t size)
 static block *live_block(const void *ptr, const bucket_site *site)
 {
     wmalloc_init();
-    if (SAN_ANY) { /* no lock-free reads of headers where a tool watches */
-        heap_usable(NULL, ptr, site);
-        return block_of_payload(ptr);
-    }
-    region *r = region_of(ptr);
     block *b = block_of_payload(ptr);
-    if (!r || ((uintptr_t)ptr & (GRANULE - 1)) || (char *)ptr < (char *)block_payload(region_first(r)) ||
-        (char *)ptr >= (char *)region_fence(r) || !block_is_live(b))
-        heap_usable(NULL, ptr, site); /* reports, and does not return */
+    if (!WMALLOC_LOCK_FREE || !wmalloc_in_region(region_of(ptr), ptr) || !block_is_live(b))
+        heap_usable(NULL, ptr, site); /* proves it under the lock: reports misuse, and does not return */
     return b;
 }
 
@@ -211,8 +205,8 @@ void *wmalloc_realloc(void *ptr, size_t size)
         errno = ENOMEM;
         return NULL;
     }
-    size_t usable = SAN_ANY ? 0 : block_usable(b);
-    if (!SAN_ANY && (block_size(b) - 2u < TCACHE_CLASSES || size <= TCACHE_MAX_REQUEST)) {
+    size_t usable = WMALLOC_LOCK_FREE ? block_usable(b) : 0;
+    if (WMALLOC_LOCK_FREE && (block_size(b) - 2u < TCACHE_CLASSES || size <= TCACHE_MAX_REQUEST)) {
         if (size <= usable && size >= usable / 2) {
             block_set_requested(b, size);
             return ptr;
@@ -304,7 +298,7 @@ size_t wmalloc_usable_size(const void *ptr)
 {
     if (!ptr)
         return 0;
-    if (SAN_ANY) /* the requested bytes: the rest is poisoned */
+    if (!WMALLOC_LOCK_FREE) /* the requested bytes: the rest is poisoned */
         return heap_usable(NULL, ptr, &wmalloc_usable_site);
     return block_usable(live_block(ptr, &wmalloc_usable_site));
 }

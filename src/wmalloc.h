@@ -7,7 +7,7 @@
  * else is in wmalloc.c, out of line.
  *
  * Where a tool watches the heap (SAN_ANY: memcheck-aware, ASan, MSan
- * builds) there are no lock-free paths: opening a header to the tool is not
+ * builds; WMALLOC_LOCK_FREE is 0) there are no lock-free paths: opening a header to the tool is not
  * atomic, so every call takes the heap's locks, and the caches hold nothing.
  *
  * Reading order: wmalloc_malloc, wmalloc_free below; then wmalloc.c
@@ -24,6 +24,9 @@
 #include "tcache.h"
 
 #define WMALLOC_DEAD ((tcache *)1) /* this thread has ended: no cache any more */
+/* Whether the lock-free paths (thread caches, unlocked header reads) exist:
+ * not where a tool watches the heap. Every SAN_ANY decision is this one. */
+#define WMALLOC_LOCK_FREE (!SAN_ANY)
 
 /* This thread's cache: NULL before its first call, WMALLOC_DEAD after its end. */
 extern WARDEN_TLS tcache *wmalloc_self;
@@ -37,6 +40,16 @@ void wmalloc_free_slow(void *ptr, const bucket_site *site) WARDEN_NOINLINE;
 static inline int wmalloc_live(const tcache *tc)
 {
     return (uintptr_t)tc > (uintptr_t)WMALLOC_DEAD;
+}
+
+/* Whether ptr could be a block's payload in region r (NULL: no region):
+ * aligned, past the region header, before the fence; its header is then
+ * inside the mapping and may be read. */
+static inline int wmalloc_in_region(const region *r, const void *ptr)
+{
+    return r != NULL && ((uintptr_t)ptr & (GRANULE - 1)) == 0 &&
+           (const char *)ptr >= (const char *)block_payload(region_first(r)) &&
+           (const char *)ptr < (const char *)region_fence(r);
 }
 
 static inline void *wmalloc_malloc(size_t size)
@@ -57,9 +70,7 @@ static inline void wmalloc_free_as(void *ptr, const bucket_site *site)
 {
     tcache *tc = wmalloc_self;
     region *r = region_of(ptr);
-    if (WARDEN_LIKELY(!SAN_ANY && r != NULL && wmalloc_live(tc) && ((uintptr_t)ptr & (GRANULE - 1)) == 0 &&
-                      (char *)ptr >= (char *)block_payload(region_first(r)) &&
-                      (char *)ptr < (char *)region_fence(r))) {
+    if (WARDEN_LIKELY(WMALLOC_LOCK_FREE && wmalloc_live(tc) && wmalloc_in_region(r, ptr))) {
         block *b = block_of_payload(ptr);
         uint32_t g = block_cache_enter(b);
         if (WARDEN_LIKELY(g != 0)) {

@@ -21,7 +21,7 @@ START_TEST(test_map_writes_block_and_fence)
     integrity_init();
     int owner;
     size_t size = region_size_for(100, 0);
-    region *r = region_map((struct bucket *)&owner, size);
+    region *r = region_map((struct bucket *)&owner, &owner, size);
     ck_assert_ptr_nonnull(r);
     ck_assert(region_is_sealed(r));
     block *first = region_first(r), *fence = region_fence(r);
