@@ -119,13 +119,17 @@ void freelist_replace(freelist *fl, block *old, block *nb)
 
 block *freelist_find_fit(const freelist *fl, uint32_t g)
 {
+    /* A few nodes of g's own class first: a block there that fits wastes
+     * less than the head of the next class, which may be a region's
+     * untouched tail (fresh pages: RSS). */
+    unsigned own = freelist_class(g);
+    block *b = fl->heads[own];
+    if (own >= FREELIST_EXACT)
+        for (int i = 0; b && i < LAST_CLASS_SCAN; i++, b = block_link_next(b))
+            if (block_size(b) >= g)
+                return b;
     unsigned c = first_class_from(fl, class_for_search(g));
     if (c < FREELIST_CLASSES)
         return fl->heads[c];
-    /* No class guarantees a fit; a few nodes of g's own class may still hold it. */
-    block *b = fl->heads[freelist_class(g)];
-    for (int i = 0; b && i < LAST_CLASS_SCAN; i++, b = block_link_next(b))
-        if (block_size(b) >= g)
-            return b;
     return NULL;
 }

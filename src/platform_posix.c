@@ -17,6 +17,7 @@
 #include <unistd.h>
 #if defined(__linux__)
 #include <sys/random.h>
+#include <sys/syscall.h>
 #endif
 
 
@@ -144,26 +145,52 @@ _Noreturn void platform_exit(int status)
     _exit(status);
 }
 
+/* Walks environ itself: getenv would pull libc's string routines (a page
+ * fault-around each, 64 KiB of RSS here) into a program that never used them. */
 const char *platform_getenv(const char *name)
 {
-    return getenv(name);
+    for (char **e = environ; e != NULL && *e != NULL; e++) {
+        const char *a = name, *b = *e;
+        while (*a != '\0' && *a == *b)
+            a++, b++;
+        if (*a == '\0' && *b == '=')
+            return b + 1;
+    }
+    return NULL;
 }
+
+#if defined(__linux__)
+/* The raw call and our own count, for the reason platform_getenv gives:
+ * sched_getaffinity and sysconf sit on libc pages a program rarely touches. */
+static unsigned affinity_cpus(void)
+{
+    uint64_t set[16] = {0};
+    long got = syscall(SYS_sched_getaffinity, 0, sizeof set, set);
+    unsigned n = 0;
+    for (long i = 0; got > 0 && i < got / (long)sizeof set[0]; i++)
+        n += (unsigned)__builtin_popcountll(set[i]);
+    return n;
+}
+#else
+static unsigned affinity_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 0u;
+}
+#endif
 
 unsigned platform_cpu_count(void)
 {
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        int n = CPU_COUNT(&set);
-        if (n > 0)
-            return (unsigned)n;
-    }
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (unsigned)n : 1u;
+    unsigned n = affinity_cpus();
+    return n > 0 ? n : 1u;
 }
 
 void platform_purge(void *addr, size_t size)
 {
-    long page = sysconf(_SC_PAGESIZE);
+    static long cached; /* sysconf once: it is on the same rarely touched page */
+    long page = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (page == 0)
+        __atomic_store_n(&cached, page = sysconf(_SC_PAGESIZE), __ATOMIC_RELAXED);
     uintptr_t first = ((uintptr_t)addr + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
     uintptr_t last = ((uintptr_t)addr + size) & ~(uintptr_t)(page - 1);
     if (last > first) {

@@ -1,6 +1,6 @@
 /* region.c — mapping, registering and returning regions, and the pool of
- * returned mappings kept resident for reuse (off unless region_pool_setup
- * turns it on: the malloc layer does). */
+ * returned mappings kept for reuse, their pages given back (off unless
+ * region_pool_setup turns it on: the malloc layer does). */
 #include "region.h"
 
 #include "pagemap.h"
@@ -68,6 +68,9 @@ static int pool_give(void *addr, size_t size)
     platform_lock_acquire(&pool_lock);
     if (pool_bytes + size <= pool_limit) {
         pagemap_clear(addr, size);
+        /* Its pages go back to the OS (RSS) before anyone can take it; its
+         * mapping stays (no mmap next time, no new VMA). */
+        platform_purge((char *)addr + sizeof(pooled), size - sizeof(pooled));
         *(pooled *)addr = (pooled){pool, size};
         pool = addr;
         pool_bytes += size;
