@@ -113,6 +113,15 @@ int arena_check(char *why, size_t why_size)
     return 0;
 }
 
+void arena_walk(void (*fn)(void *payload, size_t usable, void *ctx), void *ctx)
+{
+    for (unsigned i = 0; i < arena_n; i++) {
+        warden_heap *heap = arena_get(i);
+        if (heap)
+            heap_walk(heap, fn, ctx);
+    }
+}
+
 void arena_stats(warden_heap_stats *sum, size_t *central_blocks, size_t *central_bytes)
 {
     *sum = (warden_heap_stats){0};

@@ -32,6 +32,8 @@ void arena_unlock_all(void);
 /* Every arena's central cache, then warden_heap_check of its heap: 0, or
  * non-zero with one line in why. */
 int arena_check(char *why, size_t why_size);
+/* heap_walk over every arena. */
+void arena_walk(void (*fn)(void *payload, size_t usable, void *ctx), void *ctx);
 /* The sum of every arena's statistics, and of the blocks (and their bytes)
  * its central cache holds. */
 void arena_stats(warden_heap_stats *sum, size_t *central_blocks, size_t *central_bytes);

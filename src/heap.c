@@ -325,6 +325,19 @@ size_t heap_purge(warden_heap *heap)
     return bytes;
 }
 
+void heap_walk(warden_heap *heap, void (*fn)(void *payload, size_t usable, void *ctx), void *ctx)
+{
+    for (size_t i = 0; i <= heap->bucket_count; i++) {
+        bucket *b = &heap->buckets[i];
+        bucket_lock(b);
+        for (region *r = b->regions; r; r = r->next)
+            for (block *x = region_first(r), *fence = region_fence(r); x < fence; x = block_next(x))
+                if ((block_flags(x) & BLOCK_STATE) == 0)
+                    fn(block_payload(x), block_usable(x), ctx);
+        bucket_unlock(b);
+    }
+}
+
 void heap_lock_all(warden_heap *heap)
 {
     for (size_t i = 0; i <= heap->bucket_count; i++)

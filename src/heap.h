@@ -64,6 +64,10 @@ void heap_tune(warden_heap *heap, size_t large_region_size, size_t empty_reserve
 /* Gives the whole pages inside every free block back to the OS (they stay
  * mapped, and read back as zeroes); returns the bytes. */
 size_t heap_purge(warden_heap *heap);
+/* Calls fn(payload, usable, ctx) for every live block of heap (handed out:
+ * not free, cached or quarantined), each bucket's lock held while its
+ * regions are walked: fn must not allocate, free or report. */
+void heap_walk(warden_heap *heap, void (*fn)(void *payload, size_t usable, void *ctx), void *ctx);
 /* Every bucket lock, in order (fork); unlock releases in reverse. */
 void heap_lock_all(warden_heap *heap);
 void heap_unlock_all(warden_heap *heap);

@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 
+#include "front.h"
 #include "wmalloc.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -17,62 +18,62 @@
  * WARDEN_OPTIONS stops even a program that never allocates. */
 __attribute__((constructor)) static void boot(void)
 {
-    wmalloc_init();
+    front_boot();
 }
 
 EXPORT void *malloc(size_t size)
 {
-    return wmalloc_malloc(size);
+    return front_malloc(size);
 }
 
 EXPORT void free(void *ptr)
 {
-    wmalloc_free(ptr);
+    front_free(ptr);
 }
 
 EXPORT void *calloc(size_t count, size_t size)
 {
-    return wmalloc_calloc(count, size);
+    return front_calloc(count, size);
 }
 
 EXPORT void *realloc(void *ptr, size_t size)
 {
-    return wmalloc_realloc(ptr, size);
+    return front_realloc(ptr, size);
 }
 
 EXPORT void *reallocarray(void *ptr, size_t count, size_t size)
 {
-    return wmalloc_reallocarray(ptr, count, size);
+    return front_reallocarray(ptr, count, size);
 }
 
 EXPORT int posix_memalign(void **out, size_t alignment, size_t size)
 {
-    return wmalloc_posix_memalign(out, alignment, size);
+    return front_posix_memalign(out, alignment, size);
 }
 
 EXPORT void *aligned_alloc(size_t alignment, size_t size)
 {
-    return wmalloc_aligned_alloc(alignment, size);
+    return front_aligned_alloc(alignment, size);
 }
 
 EXPORT void *memalign(size_t alignment, size_t size)
 {
-    return wmalloc_memalign(alignment, size);
+    return front_memalign(alignment, size);
 }
 
 EXPORT void *valloc(size_t size)
 {
-    return wmalloc_valloc(size);
+    return front_valloc(size);
 }
 
 EXPORT void *pvalloc(size_t size)
 {
-    return wmalloc_pvalloc(size);
+    return front_pvalloc(size);
 }
 
 EXPORT size_t malloc_usable_size(void *ptr)
 {
-    return wmalloc_usable_size(ptr);
+    return front_usable_size(ptr);
 }
 
 EXPORT int malloc_trim(size_t pad)
@@ -110,5 +111,5 @@ EXPORT struct mallinfo mallinfo(void)
 
 EXPORT int warden_check_all(char *why, size_t why_size)
 {
-    return wmalloc_check_all(why, why_size);
+    return front_check_all(why, why_size);
 }

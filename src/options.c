@@ -5,7 +5,7 @@
 
 #include "report.h"
 
-typedef enum kind { KIND_BOOL, KIND_UINT, KIND_SIZE } kind;
+typedef enum kind { KIND_BOOL, KIND_UINT, KIND_SIZE, KIND_PATH } kind;
 
 typedef struct spec {
     const char *key;
@@ -27,10 +27,19 @@ static uint64_t *value_of(options *o, const spec *s)
     return (uint64_t *)(void *)((char *)o + s->offset);
 }
 
+static char *path_of(options *o, const spec *s)
+{
+    return (char *)o + s->offset;
+}
+
 void options_defaults(options *o)
 {
-    for (size_t i = 0; i < SPEC_COUNT; i++)
-        *value_of(o, &specs[i]) = specs[i].def;
+    for (size_t i = 0; i < SPEC_COUNT; i++) {
+        if (specs[i].kind == KIND_PATH)
+            path_of(o, &specs[i])[0] = '\0';
+        else
+            *value_of(o, &specs[i]) = specs[i].def;
+    }
 }
 
 /* ---- spans of the input ------------------------------------------------- */
@@ -115,9 +124,25 @@ static size_t describe_accepted(const spec *s, char *buf, size_t cap)
         return report_format(buf, cap, "0 or 1");
     case KIND_UINT:
         return report_format(buf, cap, "an integer %zu..%zu", (size_t)s->least, (size_t)s->most);
+    case KIND_PATH:
+        return report_format(buf, cap, "a file name of 1..%zu bytes", (size_t)OPTIONS_PATH_MAX - 1);
     default:
         return report_format(buf, cap, "bytes %zu..%zu (k, m, g suffixes)", (size_t)s->least, (size_t)s->most);
     }
+}
+
+/* A file name: printable, and short enough for the field. */
+static int parse_path(span v, char *out)
+{
+    if (v.len == 0 || v.len >= OPTIONS_PATH_MAX)
+        return -1;
+    for (size_t i = 0; i < v.len; i++)
+        if (v.at[i] < 0x20 || v.at[i] >= 0x7f)
+            return -1;
+    for (size_t i = 0; i < v.len; i++)
+        out[i] = v.at[i];
+    out[v.len] = '\0';
+    return 0;
 }
 
 static int parse_value(const spec *s, span v, uint64_t *out)
@@ -182,7 +207,8 @@ int options_parse(options *o, const char *text, char *err, size_t err_size)
         while (p[v.len] && !is_separator(p[v.len]))
             v.len++;
         p += v.len;
-        if (parse_value(s, v, value_of(&next, s)) != 0)
+        int bad = s->kind == KIND_PATH ? parse_path(v, path_of(&next, s)) : parse_value(s, v, value_of(&next, s));
+        if (bad)
             return fail_value(s, v, err, err_size);
     }
     *o = next;
@@ -199,19 +225,28 @@ void options_table(void (*write)(const char *text, size_t len))
     for (size_t i = 0; i < SPEC_COUNT; i++) {
         char accepted[64];
         describe_accepted(&specs[i], accepted, sizeof accepted);
-        n = report_format(line, sizeof line, "| `%s` | %zu | %s | %s |\n", specs[i].key, (size_t)specs[i].def,
-                          accepted, specs[i].meaning);
+        char def[24];
+        if (specs[i].kind == KIND_PATH)
+            report_format(def, sizeof def, "(none)");
+        else
+            report_format(def, sizeof def, "%zu", (size_t)specs[i].def);
+        n = report_format(line, sizeof line, "| `%s` | %s | %s | %s |\n", specs[i].key, def, accepted,
+                          specs[i].meaning);
         write(line, n);
     }
 }
 
 void options_describe(const options *o, void (*write)(const char *text, size_t len))
 {
-    char line[512];
+    char line[1024];
     size_t n = report_format(line, sizeof line, "warden: options");
-    for (size_t i = 0; i < SPEC_COUNT; i++)
-        n += report_format(line + n, sizeof line - n, " %s=%zu", specs[i].key,
-                           (size_t)*value_of((options *)o, &specs[i]));
+    for (size_t i = 0; i < SPEC_COUNT; i++) {
+        if (specs[i].kind == KIND_PATH)
+            n += report_format(line + n, sizeof line - n, " %s=%s", specs[i].key, path_of((options *)o, &specs[i]));
+        else
+            n += report_format(line + n, sizeof line - n, " %s=%zu", specs[i].key,
+                               (size_t)*value_of((options *)o, &specs[i]));
+    }
     if (n < sizeof line - 1)
         line[n++] = '\n';
     write(line, n);

@@ -8,8 +8,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define OPTIONS_PATH_MAX 256 /* bytes of a PATH value, its NUL included */
+
+#define OPTION_FIELD_BOOL(key) uint64_t key;
+#define OPTION_FIELD_UINT(key) uint64_t key;
+#define OPTION_FIELD_SIZE(key) uint64_t key;
+#define OPTION_FIELD_PATH(key) char key[OPTIONS_PATH_MAX];
+
 typedef struct options {
-#define OPTION(key, kind, def, least, most, meaning) uint64_t key;
+#define OPTION(key, kind, def, least, most, meaning) OPTION_FIELD_##kind(key)
 #include "options.inc"
 #undef OPTION
 } options;

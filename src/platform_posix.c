@@ -3,6 +3,7 @@
  * mutexes for locks. */
 #define _GNU_SOURCE
 #include "platform.h"
+#include "platform_debug.h"
 #include "mix.h"
 
 #include <errno.h>
@@ -215,6 +216,11 @@ void platform_thread_hook_set(void *value)
 int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
     return pthread_atfork(prepare, parent, child);
+}
+
+void platform_set_error_fd(int fd)
+{
+    error_fd = fd;
 }
 
 void platform_keep_error_stream(void)

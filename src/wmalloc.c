@@ -22,8 +22,6 @@ const bucket_site wmalloc_realloc_site = {"realloc", "use after free (block alre
 const bucket_site wmalloc_usable_site = {"malloc_usable_size", "use after free (block already freed)",
                                          "invalid pointer"};
 
-#define MAX_REQUEST ((size_t)PTRDIFF_MAX) /* larger: ENOMEM from every entry point */
-#define MALLOC_ALIGNMENT GRANULE          /* what plain malloc guarantees */
 
 static options opts;
 static uint64_t ready;   /* 1 once start-up is done (acquire/release) */
@@ -64,7 +62,7 @@ static void fork_after(void)
 
 static void start(void)
 {
-    char err[400];
+    char err[600];
     options_defaults(&opts);
     if (options_parse(&opts, platform_getenv("WARDEN_OPTIONS"), err, sizeof err) != 0)
         die(err);
@@ -129,16 +127,16 @@ static tcache *self_cache(void)
 
 void *wmalloc_malloc_slow(size_t size, size_t alignment, const char *op)
 {
-    if (size > MAX_REQUEST) {
+    if (size > WMALLOC_MAX_REQUEST) {
         errno = ENOMEM;
         return NULL;
     }
     wmalloc_init();
     tcache *tc = self_cache();
-    if (WMALLOC_LOCK_FREE && wmalloc_live(tc) && alignment <= MALLOC_ALIGNMENT && size <= TCACHE_MAX_REQUEST)
+    if (WMALLOC_LOCK_FREE && wmalloc_live(tc) && alignment <= WMALLOC_ALIGNMENT && size <= TCACHE_MAX_REQUEST)
         return tcache_refill(tc, size, op);
     return heap_alloc(wmalloc_live(tc) ? tc->heap : arena_at(0), size,
-                      alignment > MALLOC_ALIGNMENT ? alignment : 0, op);
+                      alignment > WMALLOC_ALIGNMENT ? alignment : 0, op);
 }
 
 /* Not a block the fast path could take: a thread's first free (it gets its
@@ -157,19 +155,6 @@ void wmalloc_free_slow(void *ptr, const bucket_site *site)
 }
 
 /* ---- the rest of the API ---------------------------------------------------- */
-
-void *wmalloc_calloc(size_t count, size_t size)
-{
-    size_t total;
-    if (mul_overflows(count, size, &total) || total > MAX_REQUEST) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    void *p = wmalloc_malloc(total);
-    if (p)
-        memset(p, 0, total);
-    return p;
-}
 
 /* ptr, proved a live block by its owner without the lock; misuse is
  * diagnosed (under the lock) and ends the program. */
@@ -201,7 +186,7 @@ void *wmalloc_realloc(void *ptr, size_t size)
         return NULL;
     }
     block *b = live_block(ptr, &wmalloc_realloc_site);
-    if (size > MAX_REQUEST) {
+    if (size > WMALLOC_MAX_REQUEST) {
         errno = ENOMEM;
         return NULL;
     }
@@ -221,77 +206,24 @@ void *wmalloc_realloc(void *ptr, size_t size)
     return heap_realloc(NULL, ptr, size, &wmalloc_realloc_site);
 }
 
-void *wmalloc_reallocarray(void *ptr, size_t count, size_t size)
+size_t wmalloc_live_usable(const void *ptr)
 {
-    size_t total;
-    if (mul_overflows(count, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    return wmalloc_realloc(ptr, total);
+    if (!WMALLOC_LOCK_FREE || !wmalloc_in_region(region_of(ptr), ptr))
+        return 0;
+    const block *b = block_of_payload(ptr);
+    return block_is_live(b) ? block_usable(b) : 0;
 }
 
-/* Any power of two: up to malloc's own, plain malloc does. */
-static void *aligned(size_t alignment, size_t size, const char *op)
+void wmalloc_walk(void (*fn)(void *payload, size_t usable, void *ctx), void *ctx)
 {
-    if (alignment <= MALLOC_ALIGNMENT)
-        return wmalloc_malloc(size);
-    return wmalloc_malloc_slow(size, alignment, op);
+    wmalloc_init();
+    arena_walk(fn, ctx);
 }
 
-/* glibc's _mid_memalign: small alignments are malloc's; others are raised
- * to at least 32 and to a power of two; beyond SIZE_MAX/2 + 1, EINVAL. */
-static void *memalign_as(size_t alignment, size_t size, const char *op)
+const options *wmalloc_options(void)
 {
-    if (alignment <= MALLOC_ALIGNMENT)
-        return wmalloc_malloc(size);
-    if (alignment > SIZE_MAX / 2 + 1) {
-        errno = EINVAL;
-        return NULL;
-    }
-    size_t a = 2 * MALLOC_ALIGNMENT;
-    while (a < alignment)
-        a <<= 1;
-    return aligned(a, size, op);
-}
-
-int wmalloc_posix_memalign(void **out, size_t alignment, size_t size)
-{
-    if (alignment % sizeof(void *) != 0 || (alignment & (alignment - 1)) != 0 || alignment == 0)
-        return EINVAL;
-    int saved = errno;
-    void *p = aligned(alignment, size, "posix_memalign");
-    errno = saved;
-    if (!p)
-        return ENOMEM;
-    *out = p;
-    return 0;
-}
-
-void *wmalloc_aligned_alloc(size_t alignment, size_t size)
-{
-    return memalign_as(alignment, size, "aligned_alloc");
-}
-
-void *wmalloc_memalign(size_t alignment, size_t size)
-{
-    return memalign_as(alignment, size, "memalign");
-}
-
-void *wmalloc_valloc(size_t size)
-{
-    return memalign_as(PLATFORM_PAGE, size, "valloc");
-}
-
-void *wmalloc_pvalloc(size_t size)
-{
-    size_t rounded;
-    if (__builtin_add_overflow(size, PLATFORM_PAGE - 1, &rounded)) {
-        errno = ENOMEM;
-        return NULL;
-    }
-    rounded &= ~(PLATFORM_PAGE - 1);
-    return memalign_as(PLATFORM_PAGE, rounded ? rounded : PLATFORM_PAGE, "pvalloc");
+    wmalloc_init();
+    return &opts;
 }
 
 size_t wmalloc_usable_size(const void *ptr)

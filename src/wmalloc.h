@@ -23,6 +23,8 @@
 #include "region.h"
 #include "tcache.h"
 
+#define WMALLOC_MAX_REQUEST ((size_t)PTRDIFF_MAX) /* larger: ENOMEM from every entry point */
+#define WMALLOC_ALIGNMENT GRANULE                  /* what plain malloc guarantees */
 #define WMALLOC_DEAD ((tcache *)1) /* this thread has ended: no cache any more */
 /* Whether the lock-free paths (thread caches, unlocked header reads) exist:
  * not where a tool watches the heap. Every SAN_ANY decision is this one. */
@@ -91,15 +93,17 @@ static inline void wmalloc_free(void *ptr)
     wmalloc_free_as(ptr, &wmalloc_free_site);
 }
 
-void *wmalloc_calloc(size_t count, size_t size);
+/* realloc with glibc's cases (wmalloc.c has the ladder). */
 void *wmalloc_realloc(void *ptr, size_t size);
-void *wmalloc_reallocarray(void *ptr, size_t count, size_t size);
-int wmalloc_posix_memalign(void **out, size_t alignment, size_t size);
-void *wmalloc_aligned_alloc(size_t alignment, size_t size);
-void *wmalloc_memalign(size_t alignment, size_t size);
-void *wmalloc_valloc(size_t size);
-void *wmalloc_pvalloc(size_t size);
 size_t wmalloc_usable_size(const void *ptr);
+/* The usable bytes of ptr when it is a live block's payload, else 0: a
+ * question, never a report (the debug profile asks it of any pointer). */
+size_t wmalloc_live_usable(const void *ptr);
+/* heap_walk over every arena (fn must not allocate, free or report). */
+void wmalloc_walk(void (*fn)(void *payload, size_t usable, void *ctx), void *ctx);
+/* The options the process started with. */
+struct options;
+const struct options *wmalloc_options(void);
 /* malloc_trim: this thread's cache back to its heap, free pages to the OS; 1 when any went. */
 int wmalloc_trim(size_t pad);
 /* Every arena, and this thread's cache: 0, or non-zero with one line in why. */

@@ -13,6 +13,7 @@
 
 #include "arena.h"
 #include "options.h"
+#include "front.h"
 #include "wmalloc.h"
 
 #define require(cond, ...)             \
@@ -267,14 +268,14 @@ START_TEST(test_sizes_and_errno)
     ck_assert_ptr_null(wmalloc_malloc((size_t)PTRDIFF_MAX + 1));
     ck_assert_int_eq(errno, ENOMEM);
     errno = 0;
-    ck_assert_ptr_null(wmalloc_calloc(SIZE_MAX / 2, 3));
+    ck_assert_ptr_null(front_calloc(SIZE_MAX / 2, 3));
     ck_assert_int_eq(errno, ENOMEM);
     void *p = NULL;
-    ck_assert_int_eq(wmalloc_posix_memalign(&p, 24, 8), EINVAL);
+    ck_assert_int_eq(front_posix_memalign(&p, 24, 8), EINVAL);
     ck_assert_ptr_null(p);
     errno = 1234;
     for (size_t a = 1; a <= ((size_t)1 << 20); a <<= 1) {
-        unsigned char *q = wmalloc_memalign(a, 100);
+        unsigned char *q = front_memalign(a, 100);
         ck_assert_ptr_nonnull(q);
         ck_assert_uint_eq((uintptr_t)q % a, 0);
         ck_assert_uint_ge(wmalloc_usable_size(q), 100);
@@ -303,9 +304,10 @@ END_TEST
 START_TEST(test_options)
 {
     options o;
-    char err[300];
+    char err[400];
     options_defaults(&o);
     ck_assert_uint_eq(o.tcache, 1);
+    ck_assert_str_eq(o.log_path, "");
     ck_assert_int_eq(options_parse(&o, "arenas=3:tcache=0,stats=true tcache_bytes=64k", err, sizeof err), 0);
     ck_assert_uint_eq(o.arenas, 3);
     ck_assert_uint_eq(o.tcache, 0);
@@ -315,7 +317,8 @@ START_TEST(test_options)
     ck_assert_int_eq(options_parse(&o, NULL, err, sizeof err), 0);
     ck_assert_int_eq(options_parse(&o, "arenas=2:bogus=1", err, sizeof err), -1);
     ck_assert_str_eq(err, "WARDEN_OPTIONS: unknown key 'bogus' (keys: help, verbose, stats, arenas, tcache, "
-                          "tcache_bytes, central_bytes, pool_bytes, large_reserve)");
+                          "tcache_bytes, central_bytes, pool_bytes, large_reserve, redzone, quarantine_bytes, junk_alloc, "
+                          "junk_free, stack_depth, check_every, halt_on_error, exitcode, symbolize, log_path)");
     ck_assert_uint_eq(o.arenas, 3); /* a failed parse changes nothing */
     ck_assert_int_eq(options_parse(&o, "arenas=65", err, sizeof err), -1);
     ck_assert_str_eq(err, "WARDEN_OPTIONS: bad value '65' for arenas (accepts an integer 0..64)");
@@ -327,6 +330,17 @@ START_TEST(test_options)
     ck_assert_str_eq(err, "WARDEN_OPTIONS: key 'stats' has no value (write stats=VALUE)");
     ck_assert_int_eq(options_parse(&o, "arenas=", err, sizeof err), -1);
     ck_assert_int_eq(options_parse(&o, "=1", err, sizeof err), -1);
+    /* PATH values: copied out of the text, bounded, printable */
+    ck_assert_int_eq(options_parse(&o, "log_path=/tmp/w.log:redzone=32", err, sizeof err), 0);
+    ck_assert_str_eq(o.log_path, "/tmp/w.log");
+    ck_assert_uint_eq(o.redzone, 32);
+    char longer[400] = "log_path=";
+    memset(longer + 9, 'a', 300);
+    ck_assert_int_eq(options_parse(&o, longer, err, sizeof err), -1);
+    ck_assert_str_eq(o.log_path, "/tmp/w.log");
+    ck_assert_int_eq(options_parse(&o, "log_path=", err, sizeof err), -1);
+    ck_assert_str_eq(err, "WARDEN_OPTIONS: bad value '' for log_path (accepts a file name of 1..255 bytes)");
+    ck_assert_int_eq(options_parse(&o, "redzone=5000", err, sizeof err), -1);
 }
 END_TEST
 

@@ -1,0 +1,416 @@
+/* debug.c — the debug profile's blocks (debug.h).
+ *
+ *   heap block payload (wmalloc)
+ *   |<------------------- lead ------------------->|
+ *   [ lead word, when lead > 48 ][ debug_header: 48 ][ user's size bytes ][ tail canary ... end ]
+ *                                 size stacks threads  ^ user pointer       from user + size to
+ *                                 offset state seal                         the block's end
+ *                                 head canary (8)
+ *
+ * Invariants (a block handed out, or in the quarantine):
+ *   header.seal == seal_of(header, user); header.offset == lead
+ *   head[] all CANARY_HEAD; [user + size, end) all CANARY_TAIL
+ *   state == DEBUG_FREED <=> the block is in the quarantine, and then (junk_free)
+ *   [user, user + size) all JUNK_FREE
+ */
+#include "debug.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "bugreport.h"
+#include "canary.h"
+#include "depot.h"
+#include "integrity.h"
+#include "mix.h"
+#include "options.h"
+#include "platform.h"
+#include "platform_debug.h"
+#include "quarantine.h"
+#include "report.h"
+#include "symbolize.h"
+#include "wmalloc.h"
+
+#define DEBUG_LIVE 0x4c495645u  /* "LIVE" */
+#define DEBUG_FREED 0x46524545u /* "FREE" */
+
+typedef struct debug_header {
+    uint64_t size;                      /* the bytes asked for */
+    uint32_t alloc_stack, free_stack;   /* depot ids; 0: none */
+    uint32_t alloc_thread, free_thread; /* thread numbers */
+    uint32_t offset;                    /* the lead: user pointer minus heap payload */
+    uint32_t state;                     /* DEBUG_LIVE or DEBUG_FREED */
+    uint64_t seal;                      /* keyed hash of the fields above and the user pointer */
+    unsigned char head[CANARY_HEAD_BYTES]; /* CANARY_HEAD */
+} debug_header;
+_Static_assert(sizeof(debug_header) == 48, "a debug header is three granules");
+#define LEAD_MIN sizeof(debug_header)
+
+static int started;
+static platform_lock check_lock; /* one whole-heap check at a time */
+static size_t redzone;
+static int junk_alloc, junk_free;
+static uint64_t check_every, operations;
+static uint32_t next_thread;
+static WARDEN_TLS uint32_t thread_plus1; /* this thread's number + 1; 0: none yet */
+
+static uint32_t thread_number(void)
+{
+    if (!thread_plus1)
+        thread_plus1 = __atomic_add_fetch(&next_thread, 1, __ATOMIC_RELAXED);
+    return thread_plus1 - 1;
+}
+
+static debug_header *header_of(const void *user)
+{
+    return (debug_header *)(uintptr_t)user - 1;
+}
+
+static uint64_t seal_of(const debug_header *h, const void *user)
+{
+    uint64_t x = mix64(integrity_secret() ^ (uintptr_t)user);
+    x = mix64(x ^ h->size);
+    x = mix64(x ^ ((uint64_t)h->alloc_stack << 32 | h->free_stack));
+    x = mix64(x ^ ((uint64_t)h->alloc_thread << 32 | h->free_thread));
+    return mix64(x ^ ((uint64_t)h->offset << 32 | h->state));
+}
+
+/* The word at a payload that says the header is further in (lead > 48). */
+static uint64_t lead_word(const void *payload, uint32_t lead)
+{
+    return mix64(integrity_secret() ^ (uintptr_t)payload) ^ lead;
+}
+
+static unsigned char *payload_of(const void *user, const debug_header *h)
+{
+    return (unsigned char *)(uintptr_t)user - h->offset;
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+int debug_wanted(const options *o)
+{
+    return o->redzone || o->quarantine_bytes || o->junk_alloc || o->junk_free || o->stack_depth || o->check_every;
+}
+
+int debug_start(const options *o, char *err, size_t err_size)
+{
+    if (!WMALLOC_LOCK_FREE) {
+        report_format(err, err_size, "the debug profile does not run in a sanitizer-aware build");
+        return -1;
+    }
+    redzone = (size_t)o->redzone;
+    junk_alloc = (int)o->junk_alloc;
+    junk_free = (int)o->junk_free;
+    check_every = o->check_every;
+    if (o->log_path[0] && platform_log_to(o->log_path) != 0) {
+        report_format(err, err_size, "cannot open log_path %s.PID", o->log_path);
+        return -1;
+    }
+    if (quarantine_setup((size_t)o->quarantine_bytes) != 0) {
+        report_format(err, err_size, "cannot map its quarantine (out of memory)");
+        return -1;
+    }
+    symbolize_setup((int)o->symbolize);
+    bugreport_setup((int)o->halt_on_error, thread_number);
+    platform_lock_init(&check_lock);
+    started = 1;
+    return 0;
+}
+
+static unsigned depth_wanted;
+
+void debug_load(void)
+{
+    depth_wanted = (unsigned)wmalloc_options()->stack_depth;
+    depot_setup(depth_wanted);
+}
+
+/* ---- verifying a block ----------------------------------------------------- */
+
+typedef struct finding {
+    const char *kind;
+    char what[200];
+    const void *user;
+    debug_header h; /* a copy: the block may be gone by the time it is reported */
+} finding;
+
+static size_t tail_bytes(const void *user, const debug_header *h)
+{
+    size_t usable = wmalloc_live_usable(payload_of(user, h));
+    size_t used = h->offset + h->size;
+    return usable > used ? usable - used : 0;
+}
+
+/* Whether the canaries (and, for a freed block, the junk) of a block whose
+ * header is sealed are intact; fills f when not. Reads only. */
+static int block_intact(const void *user, const debug_header *h, finding *f)
+{
+    const unsigned char *u = user;
+    size_t first = canary_first_bad(h->head, CANARY_HEAD_BYTES, CANARY_HEAD);
+    if (first < CANARY_HEAD_BYTES) {
+        f->kind = "heap-buffer-underflow";
+        report_format(f->what, sizeof f->what, "a write at offset -%zu of the %zu-byte block at %p, before its start",
+                      (size_t)(CANARY_HEAD_BYTES - first), (size_t)h->size, user);
+        return 0;
+    }
+    size_t tail = tail_bytes(user, h);
+    first = canary_first_bad(u + h->size, tail, CANARY_TAIL);
+    if (first < tail) {
+        f->kind = "heap-buffer-overflow";
+        report_format(f->what, sizeof f->what,
+                      "a write at offset %zu of the %zu-byte block at %p, byte %zu past its end (%zu canary bytes changed)",
+                      (size_t)h->size + first, (size_t)h->size, user, first + 1,
+                      canary_count_bad(u + h->size, tail, CANARY_TAIL));
+        return 0;
+    }
+    if (h->state == DEBUG_FREED && junk_free) {
+        first = canary_first_bad(u, h->size, JUNK_FREE);
+        if (first < h->size) {
+            f->kind = "heap-use-after-free";
+            report_format(f->what, sizeof f->what,
+                          "a write into the %zu-byte block at %p after it was freed: %zu bytes changed, the first at offset %zu",
+                          (size_t)h->size, user, canary_count_bad(u, h->size, JUNK_FREE), first);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void report_finding(const finding *f, const char *op, int with_stack)
+{
+    bug b = {f->kind, op, f->user, f->what, f->user, (size_t)f->h.size, f->h.alloc_stack, f->h.free_stack,
+             f->h.alloc_thread, f->h.free_thread, f->h.state == DEBUG_FREED, with_stack};
+    bugreport(&b);
+}
+
+/* Verifies the block at user (header sealed) and reports what is wrong. */
+static void verify(const void *user, const debug_header *h, const char *op, int with_stack)
+{
+    finding f;
+    if (!block_intact(user, h, &f)) {
+        f.user = user;
+        f.h = *h;
+        report_finding(&f, op, with_stack);
+    }
+}
+
+/* ---- finding the block of a pointer ---------------------------------------- */
+
+static void report_plain(const char *kind, const char *op, const void *ptr, const char *what)
+{
+    bug b = {kind, op, ptr, what, NULL, 0, 0, 0, 0, 0, 0, 1};
+    bugreport(&b);
+}
+
+/* The sealed header of the block whose user pointer is ptr; NULL after a
+ * report (not a block of warden's, an interior pointer, a damaged header). */
+static debug_header *block_of(const void *ptr, const char *op)
+{
+    char what[200];
+    const region *r = region_of(ptr);
+    if (!r || ((uintptr_t)ptr & (WMALLOC_ALIGNMENT - 1)) ||
+        (const char *)ptr < (const char *)block_payload(region_first(r)) + LEAD_MIN) {
+        report_format(what, sizeof what, "%s(%p): not an address warden handed out (a stack, global or foreign pointer)",
+                      op, ptr);
+        report_plain("invalid-free", op, ptr, what);
+        return NULL;
+    }
+    debug_header *h = header_of(ptr);
+    if (h->offset >= LEAD_MIN && h->offset <= ((uint32_t)1 << 30) &&
+        (uintptr_t)ptr - h->offset >= (uintptr_t)block_payload(region_first(r)) &&
+        wmalloc_live_usable(payload_of(ptr, h)) != 0 && h->seal == seal_of(h, ptr))
+        return h;
+    if (wmalloc_live_usable((const char *)ptr - LEAD_MIN) != 0) { /* its own block, its header overwritten */
+        report_format(what, sizeof what, "the header before the block at %p was overwritten (a write before its start)",
+                      ptr);
+        report_plain("heap-buffer-underflow", op, ptr, what);
+        return NULL;
+    }
+    report_format(what, sizeof what,
+                  "%s(%p): not the start of a block in use (an interior or misaligned pointer, or a block freed long ago)",
+                  op, ptr);
+    report_plain("invalid-free", op, ptr, what);
+    return NULL;
+}
+
+/* ---- periodic checks ---------------------------------------------------------- */
+
+static void periodic_check(void)
+{
+    if (check_every && __atomic_add_fetch(&operations, 1, __ATOMIC_RELAXED) % check_every == 0)
+        debug_check_all(NULL, 0);
+}
+
+/* ---- the entry points ------------------------------------------------------------ */
+
+void *debug_alloc(size_t size, size_t alignment, const char *op)
+{
+    periodic_check();
+    size_t a = alignment > WMALLOC_ALIGNMENT ? alignment : WMALLOC_ALIGNMENT;
+    size_t lead = a > LEAD_MIN ? a : LEAD_MIN, total;
+    if (size > WMALLOC_MAX_REQUEST || __builtin_add_overflow(size, lead + redzone, &total) ||
+        total > WMALLOC_MAX_REQUEST) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    unsigned char *raw = a > WMALLOC_ALIGNMENT ? wmalloc_malloc_slow(total, a, op) : wmalloc_malloc(total);
+    if (!raw)
+        return NULL;
+    unsigned char *user = raw + lead;
+    if (lead > LEAD_MIN)
+        *(uint64_t *)(void *)raw = lead_word(raw, (uint32_t)lead);
+    debug_header *h = header_of(user);
+    *h = (debug_header){size, depot_capture(), 0, thread_number(), 0, (uint32_t)lead, DEBUG_LIVE, 0, {0}};
+    canary_fill(h->head, CANARY_HEAD_BYTES, CANARY_HEAD);
+    h->seal = seal_of(h, user);
+    canary_fill(user + size, tail_bytes(user, h), CANARY_TAIL);
+    if (junk_alloc)
+        canary_fill(user, size, JUNK_ALLOC);
+    return user;
+}
+
+/* A block leaving the quarantine (or freed without one): verified, then the heap's. */
+static void release(void *user)
+{
+    debug_header *h = header_of(user);
+    if (h->seal == seal_of(h, user))
+        verify(user, h, "the quarantine", 0);
+    wmalloc_free(payload_of(user, h));
+}
+
+static void report_freed(const void *ptr, const debug_header *h, const char *kind, const char *op, const char *words)
+{
+    finding f = {kind, {0}, ptr, *h};
+    report_format(f.what, sizeof f.what, "%s(%p) of the %zu-byte block, %s", op, ptr, (size_t)h->size, words);
+    report_finding(&f, op, 1);
+}
+
+void debug_free(void *ptr, const char *op)
+{
+    if (!ptr)
+        return;
+    periodic_check();
+    debug_header *h = block_of(ptr, op);
+    if (!h)
+        return;
+    if (h->state == DEBUG_FREED) {
+        report_freed(ptr, h, "double-free", op, "freed already");
+        return;
+    }
+    verify(ptr, h, op, 1);
+    h->free_stack = depot_capture();
+    h->free_thread = thread_number();
+    h->state = DEBUG_FREED;
+    h->seal = seal_of(h, ptr);
+    if (junk_free)
+        canary_fill(ptr, h->size, JUNK_FREE);
+    quarantine_put(ptr, h->offset + h->size + redzone, release);
+}
+
+void *debug_realloc(void *ptr, size_t size)
+{
+    if (!ptr)
+        return debug_alloc(size, 0, "realloc");
+    if (size == 0) {
+        debug_free(ptr, "realloc");
+        return NULL;
+    }
+    debug_header *h = block_of(ptr, "realloc");
+    if (!h)
+        return NULL;
+    if (h->state == DEBUG_FREED) {
+        report_freed(ptr, h, "heap-use-after-free", "realloc", "freed already");
+        return NULL;
+    }
+    verify(ptr, h, "realloc", 1);
+    void *fresh = debug_alloc(size, 0, "realloc");
+    if (!fresh)
+        return NULL;
+    memcpy(fresh, ptr, h->size < size ? h->size : size);
+    debug_free(ptr, "realloc");
+    return fresh;
+}
+
+size_t debug_usable_size(const void *ptr)
+{
+    if (!ptr)
+        return 0;
+    debug_header *h = block_of(ptr, "malloc_usable_size");
+    if (!h)
+        return 0;
+    if (h->state == DEBUG_FREED)
+        report_freed(ptr, h, "heap-use-after-free", "malloc_usable_size", "freed already");
+    return h->size; /* the bytes asked for: the rest is canary */
+}
+
+/* ---- the whole heap --------------------------------------------------------------- */
+
+#define FINDINGS_MAX 16
+
+typedef struct survey {
+    finding found[FINDINGS_MAX];
+    size_t count;
+} survey;
+
+static survey last; /* one check at a time: debug_check_all holds check_lock */
+
+static void note(survey *s, const void *user, const debug_header *h)
+{
+    finding *f = &s->found[s->count];
+    if (s->count < FINDINGS_MAX && !block_intact(user, h, f)) {
+        f->user = user;
+        f->h = *h;
+        s->count++;
+    }
+}
+
+/* A live heap block: a debug block when its header (where the lead word
+ * says, or right at the payload) is sealed. */
+static void survey_live(void *payload, size_t usable, void *ctx)
+{
+    if (usable < LEAD_MIN)
+        return;
+    uint32_t lead = LEAD_MIN;
+    uint64_t w = *(const uint64_t *)payload;
+    uint64_t guess = lead_word(payload, 0) ^ w; /* the lead, if this is a lead word */
+    if (guess > LEAD_MIN && guess <= usable && guess <= ((uint32_t)1 << 30))
+        lead = (uint32_t)guess;
+    const unsigned char *user = (const unsigned char *)payload + lead;
+    const debug_header *h = header_of(user);
+    if (h->offset == lead && h->seal == seal_of(h, user) && (h->state == DEBUG_LIVE || h->state == DEBUG_FREED))
+        note(ctx, user, h);
+}
+
+int debug_check_all(char *why, size_t why_size)
+{
+    char line[200];
+    int rc = wmalloc_check_all(line, sizeof line);
+    if (rc != 0) {
+        if (why && why_size)
+            report_format(why, why_size, "%s", line);
+        report_plain("heap-corruption", "warden_check_all", NULL, line);
+        return rc;
+    }
+    platform_lock_acquire(&check_lock);
+    last.count = 0;
+    wmalloc_walk(survey_live, &last); /* quarantined blocks are live to the heap: seen here too */
+    size_t n = last.count;
+    platform_lock_release(&check_lock);
+    for (size_t i = 0; i < n; i++)
+        report_finding(&last.found[i], "the heap check", 0);
+    if (n && why && why_size)
+        report_format(why, why_size, "%s: %s", last.found[0].kind, last.found[0].what);
+    return n != 0;
+}
+
+/* At exit: every block and the quarantine, then the exit status of a
+ * program that went on after reports. */
+__attribute__((destructor)) static void check_at_exit(void)
+{
+    if (!started)
+        return;
+    debug_check_all(NULL, 0);
+    if (bugreport_count())
+        platform_exit((int)wmalloc_options()->exitcode);
+}

@@ -1,0 +1,164 @@
+/* depot.c — the stack depot of depot.h.
+ *
+ *   table: 2^20 slots of 32-bit ids (open addressing, linear probing);
+ *          0 = empty. Written once each, under the lock; read without it.
+ *   store: one mapping of 64-bit words, filled front to back:
+ *          [hash:32 | depth:32] [pc 0] ... [pc depth-1]
+ *          a stack's id is the index of its first word (the store's word 0
+ *          is never used, so 0 stays "none").
+ *
+ * Invariants: every non-zero slot holds the id of a complete entry, published
+ * with release order after its words were written; entries never move or
+ * change; used <= STORE_WORDS. */
+#include "depot.h"
+
+#include "compiler.h"
+#include "mix.h"
+#include "platform.h"
+#include "platform_debug.h"
+
+#define TABLE_SLOTS ((size_t)1 << 20)
+#define STORE_WORDS ((size_t)8 << 20) /* 64 MiB of address space, touched as used */
+
+static uint32_t *table;
+static uint64_t *store;
+static size_t used = 1;      /* words of store in use (word 0 reserved) */
+static unsigned depth_kept;  /* frames kept per stack; 0: off */
+static platform_lock depot_lock; /* held while an entry is added */
+static uintptr_t own_lo, own_hi; /* warden's own code: frames there are dropped */
+static WARDEN_TLS int busy;  /* this thread is capturing (the unwinder may call malloc) */
+
+int depot_setup(unsigned depth)
+{
+    table = platform_map(TABLE_SLOTS * sizeof *table);
+    store = platform_map(STORE_WORDS * sizeof *store);
+    if (!table || !store)
+        return -1;
+    platform_lock_init(&depot_lock);
+    platform_module self;
+    if (platform_module_of((uintptr_t)&depot_setup, &self) == 0) {
+        own_lo = self.lo;
+        own_hi = self.hi;
+    }
+    busy = 1; /* loading may allocate: those allocations get no stack */
+    int rc = platform_unwinder_load();
+    busy = 0;
+    depth_kept = depth > DEPOT_MAX_DEPTH ? DEPOT_MAX_DEPTH : depth;
+    return rc;
+}
+
+static uint32_t hash_of(const uintptr_t *pcs, size_t n)
+{
+    uint64_t h = n;
+    for (size_t i = 0; i < n; i++)
+        h = mix64(h ^ pcs[i]);
+    return (uint32_t)h | 1u; /* never 0 */
+}
+
+static int entry_is(uint32_t id, uint32_t hash, const uintptr_t *pcs, size_t n)
+{
+    const uint64_t *e = store + id;
+    if (e[0] != ((uint64_t)hash << 32 | n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[1 + i] != pcs[i])
+            return 0;
+    return 1;
+}
+
+/* Adds the stack under the lock (another thread may have added it since). */
+static WARDEN_NOINLINE stack_id depot_add(uint32_t hash, const uintptr_t *pcs, size_t n, size_t slot)
+{
+    stack_id id = 0;
+    platform_lock_acquire(&depot_lock);
+    for (size_t probes = 0; probes < TABLE_SLOTS; probes++, slot = (slot + 1) & (TABLE_SLOTS - 1)) {
+        uint32_t at = table[slot];
+        if (at && entry_is(at, hash, pcs, n)) {
+            id = at;
+            break;
+        }
+        if (!at) {
+            if (used + 1 + n > STORE_WORDS || used + 1 + n > UINT32_MAX)
+                break; /* full: this stack goes unrecorded */
+            uint64_t *e = store + used;
+            e[0] = (uint64_t)hash << 32 | n;
+            for (size_t i = 0; i < n; i++)
+                e[1 + i] = pcs[i];
+            id = (stack_id)used;
+            __atomic_store_n(&used, used + 1 + n, __ATOMIC_RELAXED);
+            __atomic_store_n(&table[slot], id, __ATOMIC_RELEASE);
+            break;
+        }
+    }
+    platform_lock_release(&depot_lock);
+    return id;
+}
+
+/* Unwinds into raw (room for max + 16) and returns the index of the first
+ * frame outside warden; *count is then the frames from there, at most max. */
+static size_t unwind(void **raw, size_t max, size_t *count)
+{
+    busy = 1;
+    int got = platform_backtrace(raw, (int)max + 16);
+    busy = 0;
+    size_t total = got > 0 ? (size_t)got : 0, first = 0;
+    while (first < total && (uintptr_t)raw[first] >= own_lo && (uintptr_t)raw[first] < own_hi)
+        first++;
+    size_t n = total - first;
+    *count = n > max ? max : n;
+    return first;
+}
+
+size_t depot_walk(uintptr_t *pcs, size_t max)
+{
+    void *raw[DEPOT_MAX_DEPTH + 16];
+    size_t n;
+    if (busy)
+        return 0;
+    size_t first = unwind(raw, max > DEPOT_MAX_DEPTH ? DEPOT_MAX_DEPTH : max, &n);
+    for (size_t i = 0; i < n; i++)
+        pcs[i] = (uintptr_t)raw[first + i];
+    return n;
+}
+
+stack_id depot_capture(void)
+{
+    if (depth_kept == 0 || busy)
+        return 0;
+    void *raw[DEPOT_MAX_DEPTH + 16];
+    size_t n;
+    size_t first = unwind(raw, depth_kept, &n);
+    if (n == 0)
+        return 0;
+    const uintptr_t *pcs = (const uintptr_t *)(void *)(raw + first);
+    uint32_t hash = hash_of(pcs, n);
+    size_t slot = hash & (TABLE_SLOTS - 1);
+    for (size_t probes = 0; probes < 64; probes++, slot = (slot + 1) & (TABLE_SLOTS - 1)) {
+        uint32_t at = __atomic_load_n(&table[slot], __ATOMIC_ACQUIRE);
+        if (!at)
+            break;
+        if (entry_is(at, hash, pcs, n))
+            return at;
+    }
+    return depot_add(hash, pcs, n, hash & (TABLE_SLOTS - 1));
+}
+
+size_t depot_frames(stack_id id, uintptr_t *pcs, size_t max)
+{
+    if (id == 0 || !store || id >= __atomic_load_n(&used, __ATOMIC_RELAXED))
+        return 0;
+    const uint64_t *e = store + id;
+    size_t n = (size_t)(uint32_t)e[0];
+    n = n < max ? n : max;
+    for (size_t i = 0; i < n; i++)
+        pcs[i] = (uintptr_t)e[1 + i];
+    return n;
+}
+
+size_t depot_count(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; table && i < TABLE_SLOTS; i++)
+        n += table[i] != 0;
+    return n;
+}

@@ -1,0 +1,47 @@
+/* platform_debug.h — the host services only the debug profile needs: a
+ * DWARF unwinder loaded at run time, the loaded modules, the thread id, a
+ * helper program run over pipes (the symbolizer) and a log file. POSIX
+ * hosts only (platform_posix_debug.c). None of these allocates through
+ * malloc, except platform_unwinder_load (dlopen) and platform_run_filter's
+ * exec, which run where malloc may be called. */
+#ifndef WARDEN_PLATFORM_DEBUG_H
+#define WARDEN_PLATFORM_DEBUG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Loads libunwind's unw_backtrace (libunwind.so.8): 0, or -1 when it is not
+ * installed (then platform_backtrace finds nothing). */
+int platform_unwinder_load(void);
+/* Up to max return addresses of the calling thread's stack, innermost
+ * first; 0 before platform_unwinder_load succeeded. */
+int platform_backtrace(void **pcs, int max);
+
+/* A loaded module (the program, a shared library): its file, the bias the
+ * loader added to its addresses, and the span of its code. */
+typedef struct platform_module {
+    char path[256];  /* absolute file name ("/proc/self/exe" resolved for the program) */
+    uintptr_t bias;  /* load address minus link address: file offset = pc - bias */
+    uintptr_t lo, hi; /* its executable segments, [lo, hi) */
+} platform_module;
+/* The module holding code address pc: 0, or -1 for none. */
+int platform_module_of(uintptr_t pc, platform_module *out);
+
+/* The kernel's id of the calling thread. */
+uint32_t platform_thread_id(void);
+uint32_t platform_process_id(void);
+
+/* The full name of program name found on PATH, in buf; NULL if none. */
+const char *platform_find_program(const char *name, char *buf, size_t cap);
+/* Runs argv[0] (a full name) with input on its stdin and collects what it
+ * writes to stdout into out (NUL-terminated, cut at out_cap - 1): the
+ * length, or -1 when it cannot be run. stderr goes to /dev/null. */
+long platform_run_filter(char *const argv[], const char *input, size_t input_len, char *out, size_t out_cap);
+
+/* From now on, platform_write_error writes to the file path.PID (appended);
+ * -1 (and stderr still) when it cannot be opened. */
+int platform_log_to(const char *path);
+/* platform_write_error's file descriptor from now on (platform_posix.c). */
+void platform_set_error_fd(int fd);
+
+#endif /* WARDEN_PLATFORM_DEBUG_H */

@@ -1,0 +1,227 @@
+/* platform_posix_debug.c — platform_debug.h on POSIX hosts: libunwind by
+ * dlopen, modules by dl_iterate_phdr, the symbolizer by vfork and execve
+ * over two pipes, the log file. */
+#define _GNU_SOURCE
+#include "platform_debug.h"
+#include "platform.h"
+#include "report.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- the unwinder ------------------------------------------------------- */
+
+/* Weak: a static program that never links dlopen gets none (and no
+ * linker warning); it then has no unwinder, and reports say so. */
+#pragma weak dlopen
+#pragma weak dlsym
+
+typedef int (*backtrace_fn)(void **, int);
+static backtrace_fn unwinder; /* unw_backtrace once loaded; relaxed reads */
+
+int platform_unwinder_load(void)
+{
+    /* RTLD_LOCAL: its _Unwind_* symbols must not take the place of libgcc's. */
+    if (!dlopen || !dlsym)
+        return -1;
+    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    backtrace_fn fn = lib ? (backtrace_fn)dlsym(lib, "unw_backtrace") : NULL;
+    if (!fn)
+        return -1;
+    void *warm[4];
+    fn(warm, 4); /* the first call builds libunwind's caches: not inside a report */
+    __atomic_store_n(&unwinder, fn, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int platform_backtrace(void **pcs, int max)
+{
+    backtrace_fn fn = __atomic_load_n(&unwinder, __ATOMIC_ACQUIRE);
+    return fn ? fn(pcs, max) : 0;
+}
+
+/* ---- modules -------------------------------------------------------------- */
+
+typedef struct module_search {
+    uintptr_t pc;
+    platform_module *out;
+    int found;
+} module_search;
+
+static void copy_name(char *to, size_t cap, const char *from)
+{
+    size_t i = 0;
+    for (; from[i] && i + 1 < cap; i++)
+        to[i] = from[i];
+    to[i] = '\0';
+}
+
+static int module_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    module_search *s = arg;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    int holds = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+        lo = a < lo ? a : lo;
+        hi = b > hi ? b : hi;
+        holds |= s->pc >= a && s->pc < b;
+    }
+    if (!holds)
+        return 0;
+    s->out->bias = info->dlpi_addr;
+    s->out->lo = lo;
+    s->out->hi = hi;
+    const char *name = info->dlpi_name;
+    if (!name || !name[0]) { /* the program itself */
+        ssize_t n = readlink("/proc/self/exe", s->out->path, sizeof s->out->path - 1);
+        s->out->path[n > 0 ? n : 0] = '\0';
+    } else {
+        copy_name(s->out->path, sizeof s->out->path, name);
+    }
+    s->found = 1;
+    return 1;
+}
+
+int platform_module_of(uintptr_t pc, platform_module *out)
+{
+    module_search s = {pc, out, 0};
+    dl_iterate_phdr(module_visit, &s);
+    return s.found ? 0 : -1;
+}
+
+uint32_t platform_thread_id(void)
+{
+    return (uint32_t)syscall(SYS_gettid);
+}
+
+uint32_t platform_process_id(void)
+{
+    return (uint32_t)getpid();
+}
+
+/* ---- the symbolizer ------------------------------------------------------- */
+
+const char *platform_find_program(const char *name, char *buf, size_t cap)
+{
+    const char *path = platform_getenv("PATH");
+    if (!path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        const char *end = path;
+        while (*end && *end != ':')
+            end++;
+        size_t dir = (size_t)(end - path);
+        size_t n = report_format(buf, cap, "%s", "");
+        for (size_t i = 0; i < dir && n + 1 < cap; i++)
+            buf[n++] = path[i];
+        n += report_format(buf + n, cap - n, "/%s", name);
+        if (dir > 0 && n + 1 < cap && access(buf, X_OK) == 0)
+            return buf;
+        path = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+static void close_both(int fds[2])
+{
+    close(fds[0]);
+    close(fds[1]);
+}
+
+long platform_run_filter(char *const argv[], const char *input, size_t input_len, char *out, size_t out_cap)
+{
+    int in[2], from[2];
+    if (pipe2(in, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(from, O_CLOEXEC) != 0) {
+        close_both(in);
+        return -1;
+    }
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    char *const envp[] = {NULL};
+    /* vfork: no fork handlers (warden's own would take every arena lock),
+     * no copy of the address space; the child only rewires fds and execs. */
+    pid_t pid = vfork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(from[1], 1);
+        if (devnull >= 0)
+            dup2(devnull, 2);
+        execve(argv[0], argv, envp);
+        _exit(127);
+    }
+    close(in[0]);
+    close(from[1]);
+    if (devnull >= 0)
+        close(devnull);
+    if (pid < 0) {
+        close(in[1]);
+        close(from[0]);
+        return -1;
+    }
+    /* Write and read together: the child may answer before it has read all. */
+    size_t sent = 0, got = 0;
+    int open_in = 1;
+    void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+    for (;;) {
+        struct pollfd p[2] = {{from[0], POLLIN, 0}, {in[1], POLLOUT, 0}};
+        if (poll(p, open_in ? 2 : 1, 10000) <= 0)
+            break;
+        if (open_in && (p[1].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            ssize_t w = sent < input_len ? write(in[1], input + sent, input_len - sent) : 0;
+            if (w > 0)
+                sent += (size_t)w;
+            if (w <= 0 || sent == input_len) {
+                close(in[1]);
+                open_in = 0;
+            }
+        }
+        if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+            char sink[512];
+            char *to = got + 1 < out_cap ? out + got : sink;
+            size_t room = got + 1 < out_cap ? out_cap - 1 - got : sizeof sink;
+            ssize_t r = read(from[0], to, room);
+            if (r == 0 || (r < 0 && errno != EINTR))
+                break;
+            if (r > 0 && to != sink)
+                got += (size_t)r;
+        }
+    }
+    signal(SIGPIPE, old);
+    if (open_in)
+        close(in[1]);
+    close(from[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    out[got] = '\0';
+    return (long)got;
+}
+
+int platform_log_to(const char *path)
+{
+    char name[300];
+    report_format(name, sizeof name, "%s.%u", path, platform_process_id());
+    int fd = open(name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, 100); /* out of the program's way */
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    }
+    platform_set_error_fd(fd);
+    return 0;
+}

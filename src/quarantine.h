@@ -1,0 +1,19 @@
+/* quarantine.h — freed debug blocks held back, oldest first out: while a
+ * block waits here its memory is nobody's, so a write into it (junk
+ * changed) is found when it leaves, at a heap check or at exit. Bounded by
+ * bytes and by slots. */
+#ifndef WARDEN_QUARANTINE_H
+#define WARDEN_QUARANTINE_H
+
+#include <stddef.h>
+
+/* Holds up to bytes (0: off; everything passes straight through). */
+int quarantine_setup(size_t bytes);
+int quarantine_on(void);
+/* Takes block (bytes of memory) in; the blocks that must leave to make
+ * room are given to leave(), outside the quarantine's lock. */
+void quarantine_put(void *block, size_t bytes, void (*leave)(void *block));
+/* Blocks and bytes held. */
+void quarantine_count(size_t *blocks, size_t *bytes);
+
+#endif /* WARDEN_QUARANTINE_H */
