@@ -120,10 +120,27 @@ int debug_start(const options *o, char *err, size_t err_size)
 
 static unsigned depth_wanted;
 
+/* fork: the debug profile's locks, taken before the heaps' (whose handlers
+ * were registered first, so run after these) and let go in the child. */
+static void debug_fork_prepare(void)
+{
+    platform_lock_acquire(&check_lock);
+    quarantine_lock();
+    depot_lock();
+}
+
+static void debug_fork_after(void)
+{
+    depot_unlock();
+    quarantine_unlock();
+    platform_lock_release(&check_lock);
+}
+
 void debug_load(void)
 {
     depth_wanted = (unsigned)wmalloc_options()->stack_depth;
     depot_setup(depth_wanted);
+    platform_atfork(debug_fork_prepare, debug_fork_after, debug_fork_after); /* here, not inside a malloc: it may allocate */
 }
 
 /* ---- verifying a block ----------------------------------------------------- */
@@ -209,19 +226,20 @@ static debug_header *block_of(const void *ptr, const char *op)
 {
     char what[200];
     const region *r = region_of(ptr);
-    if (!r || ((uintptr_t)ptr & (WMALLOC_ALIGNMENT - 1)) ||
-        (const char *)ptr < (const char *)block_payload(region_first(r)) + LEAD_MIN) {
+    if (!r) {
         report_format(what, sizeof what, "%s(%p): not an address warden handed out (a stack, global or foreign pointer)",
                       op, ptr);
         report_plain("invalid-free", op, ptr, what);
         return NULL;
     }
     debug_header *h = header_of(ptr);
-    if (h->offset >= LEAD_MIN && h->offset <= ((uint32_t)1 << 30) &&
+    int placed = ((uintptr_t)ptr & (WMALLOC_ALIGNMENT - 1)) == 0 &&
+                 (const char *)ptr >= (const char *)block_payload(region_first(r)) + LEAD_MIN;
+    if (placed && h->offset >= LEAD_MIN && h->offset <= ((uint32_t)1 << 30) &&
         (uintptr_t)ptr - h->offset >= (uintptr_t)block_payload(region_first(r)) &&
         wmalloc_live_usable(payload_of(ptr, h)) != 0 && h->seal == seal_of(h, ptr))
         return h;
-    if (wmalloc_live_usable((const char *)ptr - LEAD_MIN) != 0) { /* its own block, its header overwritten */
+    if (placed && wmalloc_live_usable((const char *)ptr - LEAD_MIN) != 0) { /* its own block, its header overwritten */
         report_format(what, sizeof what, "the header before the block at %p was overwritten (a write before its start)",
                       ptr);
         report_plain("heap-buffer-underflow", op, ptr, what);
@@ -248,7 +266,7 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
 {
     periodic_check();
     size_t a = alignment > WMALLOC_ALIGNMENT ? alignment : WMALLOC_ALIGNMENT;
-    size_t lead = a > LEAD_MIN ? a : LEAD_MIN, total;
+    size_t lead = (LEAD_MIN + a - 1) & ~(a - 1), total; /* the header fits, the user pointer stays aligned */
     if (size > WMALLOC_MAX_REQUEST || __builtin_add_overflow(size, lead + redzone, &total) ||
         total > WMALLOC_MAX_REQUEST) {
         errno = ENOMEM;
@@ -261,12 +279,13 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
     if (lead > LEAD_MIN)
         *(uint64_t *)(void *)raw = lead_word(raw, (uint32_t)lead);
     debug_header *h = header_of(user);
+    /* The seal last: a heap check that finds it sealed finds it whole. */
     *h = (debug_header){size, depot_capture(), 0, thread_number(), 0, (uint32_t)lead, DEBUG_LIVE, 0, {0}};
     canary_fill(h->head, CANARY_HEAD_BYTES, CANARY_HEAD);
-    h->seal = seal_of(h, user);
     canary_fill(user + size, tail_bytes(user, h), CANARY_TAIL);
     if (junk_alloc)
         canary_fill(user, size, JUNK_ALLOC);
+    __atomic_store_n(&h->seal, seal_of(h, user), __ATOMIC_RELEASE);
     return user;
 }
 
@@ -299,13 +318,13 @@ void debug_free(void *ptr, const char *op)
         return;
     }
     verify(ptr, h, op, 1);
+    if (junk_free) /* before the header says freed: a check must not see half the junk */
+        canary_fill(ptr, h->size, JUNK_FREE);
     h->free_stack = depot_capture();
     h->free_thread = thread_number();
     h->state = DEBUG_FREED;
     h->seal = seal_of(h, ptr);
-    if (junk_free)
-        canary_fill(ptr, h->size, JUNK_FREE);
-    quarantine_put(ptr, h->offset + h->size + redzone, release);
+    quarantine_put(ptr, wmalloc_live_usable(payload_of(ptr, h)), release); /* the heap's own count of it */
 }
 
 void *debug_realloc(void *ptr, size_t size)
@@ -344,6 +363,13 @@ size_t debug_usable_size(const void *ptr)
     return h->size; /* the bytes asked for: the rest is canary */
 }
 
+size_t debug_quarantined_bytes(void)
+{
+    size_t blocks, bytes;
+    quarantine_count(&blocks, &bytes);
+    return bytes;
+}
+
 /* ---- the whole heap --------------------------------------------------------------- */
 
 #define FINDINGS_MAX 16
@@ -378,7 +404,15 @@ static void survey_live(void *payload, size_t usable, void *ctx)
         lead = (uint32_t)guess;
     const unsigned char *user = (const unsigned char *)payload + lead;
     const debug_header *h = header_of(user);
-    if (h->offset == lead && h->seal == seal_of(h, user) && (h->state == DEBUG_LIVE || h->state == DEBUG_FREED))
+    if (h->offset == lead && h->state == DEBUG_LIVE && __atomic_load_n(&h->seal, __ATOMIC_ACQUIRE) == seal_of(h, user))
+        note(ctx, user, h);
+}
+
+/* A quarantined block (they cannot leave while the quarantine is walked). */
+static void survey_quarantined(void *user, void *ctx)
+{
+    const debug_header *h = header_of(user);
+    if (h->state == DEBUG_FREED && h->seal == seal_of(h, user))
         note(ctx, user, h);
 }
 
@@ -394,7 +428,8 @@ int debug_check_all(char *why, size_t why_size)
     }
     platform_lock_acquire(&check_lock);
     last.count = 0;
-    wmalloc_walk(survey_live, &last); /* quarantined blocks are live to the heap: seen here too */
+    wmalloc_walk(survey_live, &last);
+    quarantine_walk(survey_quarantined, &last);
     size_t n = last.count;
     platform_lock_release(&check_lock);
     for (size_t i = 0; i < n; i++)
@@ -410,6 +445,7 @@ __attribute__((destructor)) static void check_at_exit(void)
 {
     if (!started)
         return;
+    platform_flush_stdio(); /* what the program printed comes before the report, and is not lost */
     debug_check_all(NULL, 0);
     if (bugreport_count())
         platform_exit((int)wmalloc_options()->exitcode);

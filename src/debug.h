@@ -25,6 +25,8 @@ void *debug_alloc(size_t size, size_t alignment, const char *op);
 void debug_free(void *ptr, const char *op);
 void *debug_realloc(void *ptr, size_t size);
 size_t debug_usable_size(const void *ptr);
+/* Bytes of freed blocks the quarantine holds (the program's free, not yet the heap's). */
+size_t debug_quarantined_bytes(void);
 /* Every heap structure, every live block's canaries and every quarantined
  * block's junk: 0, or non-zero with one line in why (and a report each). */
 int debug_check_all(char *why, size_t why_size);

@@ -24,7 +24,7 @@ static uint32_t *table;
 static uint64_t *store;
 static size_t used = 1;      /* words of store in use (word 0 reserved) */
 static unsigned depth_kept;  /* frames kept per stack; 0: off */
-static platform_lock depot_lock; /* held while an entry is added */
+static platform_lock depot_mutex; /* held while an entry is added */
 static uintptr_t own_lo, own_hi; /* warden's own code: frames there are dropped */
 static WARDEN_TLS int busy;  /* this thread is capturing (the unwinder may call malloc) */
 
@@ -34,7 +34,7 @@ int depot_setup(unsigned depth)
     store = platform_map(STORE_WORDS * sizeof *store);
     if (!table || !store)
         return -1;
-    platform_lock_init(&depot_lock);
+    platform_lock_init(&depot_mutex);
     platform_module self;
     if (platform_module_of((uintptr_t)&depot_setup, &self) == 0) {
         own_lo = self.lo;
@@ -70,7 +70,7 @@ static int entry_is(uint32_t id, uint32_t hash, const uintptr_t *pcs, size_t n)
 static WARDEN_NOINLINE stack_id depot_add(uint32_t hash, const uintptr_t *pcs, size_t n, size_t slot)
 {
     stack_id id = 0;
-    platform_lock_acquire(&depot_lock);
+    platform_lock_acquire(&depot_mutex);
     for (size_t probes = 0; probes < TABLE_SLOTS; probes++, slot = (slot + 1) & (TABLE_SLOTS - 1)) {
         uint32_t at = table[slot];
         if (at && entry_is(at, hash, pcs, n)) {
@@ -90,7 +90,7 @@ static WARDEN_NOINLINE stack_id depot_add(uint32_t hash, const uintptr_t *pcs, s
             break;
         }
     }
-    platform_lock_release(&depot_lock);
+    platform_lock_release(&depot_mutex);
     return id;
 }
 
@@ -153,6 +153,18 @@ size_t depot_frames(stack_id id, uintptr_t *pcs, size_t max)
     for (size_t i = 0; i < n; i++)
         pcs[i] = (uintptr_t)e[1 + i];
     return n;
+}
+
+void depot_lock(void)
+{
+    if (table)
+        platform_lock_acquire(&depot_mutex);
+}
+
+void depot_unlock(void)
+{
+    if (table)
+        platform_lock_release(&depot_mutex);
 }
 
 size_t depot_count(void)

@@ -167,6 +167,11 @@ size_t front_usable_size(const void *ptr)
     return debug_usable_size(ptr);
 }
 
+size_t front_held_bytes(void)
+{
+    return front_mode == FRONT_DEBUG ? debug_quarantined_bytes() : 0;
+}
+
 int front_check_all(char *why, size_t why_size)
 {
     if (debugging())

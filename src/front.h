@@ -54,6 +54,9 @@ void *front_memalign(size_t alignment, size_t size);
 void *front_valloc(size_t size);
 void *front_pvalloc(size_t size);
 size_t front_usable_size(const void *ptr);
+/* Bytes the program has freed that are not back in the heaps yet (the
+ * debug profile's quarantine); 0 in the release mode. */
+size_t front_held_bytes(void);
 /* warden_check_all: the heaps, and in the debug profile every canary and
  * quarantined block; 0, or non-zero with one line in why. */
 int front_check_all(char *why, size_t why_size);

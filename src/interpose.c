@@ -93,8 +93,9 @@ EXPORT struct mallinfo2 mallinfo2(void)
     struct mallinfo2 m = {0};
     m.arena = i.mapped;        /* every byte mapped: regions and heap headers */
     m.ordblks = i.free_blocks; /* free blocks in the heaps */
-    m.uordblks = i.live_bytes - i.cached_bytes; /* in use (blocks in thread caches included) */
-    m.fordblks = i.free_bytes + i.cached_bytes; /* free in the heaps and central caches */
+    size_t held = front_held_bytes(); /* freed by the program, held in the debug quarantine */
+    m.uordblks = i.live_bytes - i.cached_bytes - held; /* in use (blocks in thread caches included) */
+    m.fordblks = i.free_bytes + i.cached_bytes + held; /* free in the heaps, central caches, quarantine */
     return m;
 }
 

@@ -38,6 +38,9 @@ const char *platform_find_program(const char *name, char *buf, size_t cap);
  * length, or -1 when it cannot be run. stderr goes to /dev/null. */
 long platform_run_filter(char *const argv[], const char *input, size_t input_len, char *out, size_t out_cap);
 
+/* Writes out what the program's stdio buffers hold (before an exit that
+ * skips the C library's own clean-up). */
+void platform_flush_stdio(void);
 /* From now on, platform_write_error writes to the file path.PID (appended);
  * -1 (and stderr still) when it cannot be opened. */
 int platform_log_to(const char *path);

@@ -6,46 +6,15 @@
 #include "platform.h"
 #include "report.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* ---- the unwinder ------------------------------------------------------- */
-
-/* Weak: a static program that never links dlopen gets none (and no
- * linker warning); it then has no unwinder, and reports say so. */
-#pragma weak dlopen
-#pragma weak dlsym
-
-typedef int (*backtrace_fn)(void **, int);
-static backtrace_fn unwinder; /* unw_backtrace once loaded; relaxed reads */
-
-int platform_unwinder_load(void)
-{
-    /* RTLD_LOCAL: its _Unwind_* symbols must not take the place of libgcc's. */
-    if (!dlopen || !dlsym)
-        return -1;
-    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
-    backtrace_fn fn = lib ? (backtrace_fn)dlsym(lib, "unw_backtrace") : NULL;
-    if (!fn)
-        return -1;
-    void *warm[4];
-    fn(warm, 4); /* the first call builds libunwind's caches: not inside a report */
-    __atomic_store_n(&unwinder, fn, __ATOMIC_RELEASE);
-    return 0;
-}
-
-int platform_backtrace(void **pcs, int max)
-{
-    backtrace_fn fn = __atomic_load_n(&unwinder, __ATOMIC_ACQUIRE);
-    return fn ? fn(pcs, max) : 0;
-}
 
 /* ---- modules -------------------------------------------------------------- */
 
@@ -208,6 +177,11 @@ long platform_run_filter(char *const argv[], const char *input, size_t input_len
         ;
     out[got] = '\0';
     return (long)got;
+}
+
+void platform_flush_stdio(void)
+{
+    fflush(NULL);
 }
 
 int platform_log_to(const char *path)

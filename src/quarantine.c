@@ -9,7 +9,6 @@
 #include "platform.h"
 
 #define SLOTS ((size_t)1 << 20) /* 16 MiB of address space, touched as used */
-#define LEAVE_BATCH 32u        /* blocks handed to leave() per lock hold, at most */
 
 typedef struct entry {
     void *block;
@@ -18,7 +17,7 @@ typedef struct entry {
 
 static entry *ring;
 static size_t head, tail, held, limit;
-static platform_lock quarantine_lock;
+static platform_lock quarantine_mutex;
 
 int quarantine_setup(size_t bytes)
 {
@@ -26,7 +25,7 @@ int quarantine_setup(size_t bytes)
         return 0;
     if (!(ring = platform_map(SLOTS * sizeof *ring)))
         return -1;
-    platform_lock_init(&quarantine_lock);
+    platform_lock_init(&quarantine_mutex);
     limit = bytes;
     return 0;
 }
@@ -42,25 +41,39 @@ void quarantine_put(void *block, size_t bytes, void (*leave)(void *block))
         leave(block);
         return;
     }
-    entry out[LEAVE_BATCH];
-    size_t n = 0;
-    int more = 1;
-    platform_lock_acquire(&quarantine_lock);
+    /* Blocks leave under the lock: a whole-heap check (quarantine_walk)
+     * never sees a block half gone. */
+    platform_lock_acquire(&quarantine_mutex);
     ring[tail++ % SLOTS] = (entry){block, bytes};
     held += bytes;
-    while (more) {
-        while (n < LEAVE_BATCH && (held > limit || tail - head > SLOTS - 1)) {
-            out[n] = ring[head++ % SLOTS];
-            held -= out[n++].bytes;
-        }
-        more = n == LEAVE_BATCH;
-        platform_lock_release(&quarantine_lock);
-        for (size_t i = 0; i < n; i++)
-            leave(out[i].block);
-        n = 0;
-        if (more)
-            platform_lock_acquire(&quarantine_lock);
+    while (held > limit || tail - head > SLOTS - 1) {
+        entry out = ring[head++ % SLOTS];
+        held -= out.bytes;
+        leave(out.block);
     }
+    platform_lock_release(&quarantine_mutex);
+}
+
+void quarantine_walk(void (*fn)(void *block, void *ctx), void *ctx)
+{
+    if (!limit)
+        return;
+    platform_lock_acquire(&quarantine_mutex);
+    for (size_t i = head; i != tail; i++)
+        fn(ring[i % SLOTS].block, ctx);
+    platform_lock_release(&quarantine_mutex);
+}
+
+void quarantine_lock(void)
+{
+    if (limit)
+        platform_lock_acquire(&quarantine_mutex);
+}
+
+void quarantine_unlock(void)
+{
+    if (limit)
+        platform_lock_release(&quarantine_mutex);
 }
 
 void quarantine_count(size_t *blocks, size_t *bytes)
@@ -68,8 +81,8 @@ void quarantine_count(size_t *blocks, size_t *bytes)
     *blocks = *bytes = 0;
     if (!limit)
         return;
-    platform_lock_acquire(&quarantine_lock);
+    platform_lock_acquire(&quarantine_mutex);
     *blocks = tail - head;
     *bytes = held;
-    platform_lock_release(&quarantine_lock);
+    platform_lock_release(&quarantine_mutex);
 }

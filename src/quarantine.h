@@ -11,8 +11,15 @@
 int quarantine_setup(size_t bytes);
 int quarantine_on(void);
 /* Takes block (bytes of memory) in; the blocks that must leave to make
- * room are given to leave(), outside the quarantine's lock. */
+ * room are given to leave(), under the quarantine's lock (leave may free
+ * into the heap: the quarantine's lock comes before the heap's). */
 void quarantine_put(void *block, size_t bytes, void (*leave)(void *block));
+/* Calls fn(block, ctx) for every block held, under the lock (fn must not
+ * allocate, free or report). */
+void quarantine_walk(void (*fn)(void *block, void *ctx), void *ctx);
+/* Its lock (fork). */
+void quarantine_lock(void);
+void quarantine_unlock(void);
 /* Blocks and bytes held. */
 void quarantine_count(size_t *blocks, size_t *bytes);
 

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# tests/debug/run.sh WARDEN_RUN BUGS LIB — every bug of bugs.c under
+# warden-run (the debug profile): the exit status, the report's words, and
+# the functions of bugs.c its stacks must name; then with halt_on_error=0
+# and log_path; then the bugs the release mode (plain LD_PRELOAD) catches.
+set -uo pipefail
+run=$1 bugs=$2 lib=$3
+failed=0
+fail() { echo "FAIL $*" >&2; failed=1; }
+
+# debug KIND STATUS WORDS... : runs `warden-run bugs KIND`, wants STATUS and
+# every WORDS (a grep -F pattern each; "@name" means a stack frame "in name")
+debug() {
+  local kind=$1 want=$2; shift 2
+  out=$("$run" "$bugs" "$kind" 2>&1); rc=$?
+  [ "$rc" -eq "$want" ] || { fail "$kind: exit $rc, want $want"; echo "$out" >&2; return; }
+  for w in "$@"; do
+    if [[ $w == @* ]]; then
+      grep -Eq "#[0-9]+ 0x[0-9a-f]+ in ${w#@} " <<< "$out" || { fail "$kind: no frame in ${w#@}"; echo "$out" >&2; }
+    else
+      grep -qF -- "$w" <<< "$out" || { fail "$kind: no '$w'"; echo "$out" >&2; }
+    fi
+  done
+  echo "ok   $kind ($rc)"
+}
+
+# a report's "allocated by" stack, then its "freed by" stack, must name these
+section_names() { # kind section function
+  local s
+  s=$(sed -n "/$2/,/^  [a-z]/p" <<< "$out" | grep -c "in $3 ") || true
+  [ "$s" -gt 0 ] || { fail "$1: '$2' stack does not name $3"; echo "$out" >&2; }
+}
+
+debug overflow 134 "ERROR: heap-buffer-overflow" "at offset 16 of the 16-byte block" "byte 1 past its end" \
+  "free(0x" @release_block @allocate_block @main "allocated by thread T0" "aborting (halt_on_error=1)"
+section_names overflow "was allocated by" allocate_block
+debug overflow_in_slack 134 "ERROR: heap-buffer-overflow" "at offset 10 of the 10-byte block" @release_block
+debug underflow 134 "ERROR: heap-buffer-underflow" "at offset -1 of the 32-byte block" @release_block @allocate_block
+debug overflow_at_exit 134 "survived overflow_at_exit" "ERROR: heap-buffer-overflow" "at offset 30 of the 24-byte block" \
+  "found by the heap check" @allocate_block
+debug overflow_check_all 134 "ERROR: heap-buffer-overflow" "at offset 41 of the 40-byte block" @allocate_block
+debug use_after_free_write 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" "the first at offset 5" \
+  "found by the quarantine" @allocate_block @release_block
+section_names use_after_free_write "and freed by" release_block
+debug double_free 134 "ERROR: double-free" "of the 32-byte block, freed already" @main @allocate_block @release_block
+section_names double_free "and freed by" release_block
+debug double_free_nonadjacent 134 "ERROR: double-free" "of the 32-byte block, freed already" @release_block
+debug free_stack 134 "ERROR: invalid-free" "not an address warden handed out" @release_block
+debug free_interior 134 "ERROR: invalid-free" "not the start of a block in use" @release_block
+debug realloc_freed 134 "ERROR: heap-use-after-free" "realloc(0x" "freed already" @main @release_block
+debug uninitialised 0 "first byte 0xbe"
+
+# halt_on_error=0: each bug once, the program goes on, and ends with status 23
+out=$(WARDEN_OPTIONS=halt_on_error=0 "$run" "$bugs" four_threads_double_free 2>&1); rc=$?
+n=$(grep -c "ERROR:" <<< "$out")
+[ "$rc" -eq 23 ] && [ "$n" -eq 1 ] && grep -q "survived" <<< "$out" \
+  && echo "ok   four_threads_double_free, halt_on_error=0 (one report, exit 23)" \
+  || { fail "four threads: exit $rc, $n reports"; echo "$out" >&2; }
+out=$(WARDEN_OPTIONS=halt_on_error=0:exitcode=7 "$run" "$bugs" overflow 2>&1); rc=$?
+[ "$rc" -eq 7 ] && [ "$(grep -c 'ERROR:' <<< "$out")" -eq 1 ] && grep -q "survived overflow" <<< "$out" \
+  && echo "ok   overflow, halt_on_error=0:exitcode=7" || { fail "exitcode=7: exit $rc"; echo "$out" >&2; }
+
+# log_path: the report in PATH.PID, nothing on stderr
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+out=$(WARDEN_OPTIONS=log_path=$dir/w "$run" "$bugs" double_free 2>&1); rc=$?
+log=$(cat "$dir"/w.* 2>/dev/null)
+[ "$rc" -eq 134 ] && grep -q "ERROR: double-free" <<< "$log" && ! grep -q "ERROR" <<< "$out" \
+  && echo "ok   log_path" || { fail "log_path: exit $rc, log: $log, stderr: $out"; }
+out=$(WARDEN_OPTIONS=log_path=/nonexistent/dir/w "$run" /bin/true 2>&1); rc=$?
+[ "$rc" -eq 1 ] && [ "$out" = "warden: cannot open log_path /nonexistent/dir/w.PID" ] && echo "ok   bad log_path" \
+  || fail "bad log_path: exit $rc: $out"
+
+# warden-run itself
+"$run" --help | grep -q "usage: warden-run" && "$run" --version | grep -q "^warden-run " && echo "ok   --help, --version" \
+  || fail "warden-run --help/--version"
+out=$("$run" --bogus true 2>&1); rc=$?
+[ "$rc" -eq 2 ] && grep -q "unknown option '--bogus'" <<< "$out" && echo "ok   unknown option" || fail "--bogus: $rc $out"
+out=$("$run" sh -c 'exit 42' 2>&1); rc=$?
+[ "$rc" -eq 42 ] && [ -z "$out" ] && echo "ok   exit status passes through" || fail "exit status: $rc $out"
+out=$(LD_PRELOAD=/nonexistent-first.so "$run" sh -c 'echo "$LD_PRELOAD"' 2>/dev/null)
+[[ $out == /nonexistent-first.so:*libwarden-malloc* ]] && echo "ok   LD_PRELOAD appended" || fail "LD_PRELOAD: $out"
+
+# the release mode (plain preload): the bugs it catches on every free
+release() { # kind words
+  out=$(LD_PRELOAD=$lib "$bugs" "$1" 2>&1); rc=$?
+  [ "$rc" -eq 134 ] && grep -qF -- "$2" <<< "$out" && echo "ok   release $1" || { fail "release $1: exit $rc: $out"; }
+}
+release double_free "): double free"
+release double_free_nonadjacent "): double free"
+release free_stack "warden: free("
+release free_interior "warden: free("
+release realloc_freed "warden: realloc("
+exit $failed
