@@ -4,7 +4,9 @@
 set -euo pipefail
 packages=("$@")
 if [ ${#packages[@]} -eq 0 ]; then
-  packages=(cmake make gcc clang libclang-rt-14-dev pkg-config check valgrind)
+  # llvm: llvm-symbolizer for report stacks; libunwind8: the debug profile's unwinder
+  # (the runtime only: libunwind-dev would remove the image's libunwind-14-dev)
+  packages=(cmake make gcc clang libclang-rt-14-dev pkg-config check valgrind llvm libunwind8)
 fi
 missing=()
 for p in "${packages[@]}"; do
