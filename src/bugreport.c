@@ -4,6 +4,7 @@
 #include "bugreport.h"
 
 #include "platform.h"
+#include "platform_debug.h"
 #include "report.h"
 #include "symbolize.h"
 
@@ -61,6 +62,7 @@ void bugreport(const bug *b)
         report_fatal(b->op, b->addr, "%s while writing a report", b->kind);
     }
     reporting = 1;
+    platform_flush_stdio(); /* what the program printed before the bug comes before the report */
     uintptr_t now[DEPOT_MAX_DEPTH];
     size_t depth = b->with_stack ? depot_walk(now, 32) : 0;
     if (lock_ready)
