@@ -68,6 +68,10 @@ under_valgrind build/release/heap_example
 section "real programs with warden as their malloc: CPython's tests, sqlite3, git, sort, g++"
 tests/real/run.sh "$root/build/release/libwarden-malloc.so"
 
+section "real programs in the debug profile (warden-run's keys): sqlite3, git, sort, g++, no report, same results"
+WARDEN_OPTIONS=$(sed -n 's/^profile="\(.*\)"$/\1/p' tools/warden-run.in) REAL_PROGRAMS="sqlite3 git sort g++" \
+  tests/real/run.sh "$root/build/release/libwarden-malloc.so"
+
 section "faults: the checker catches every injected bug on its crafted input"
 ci/faults.sh
 

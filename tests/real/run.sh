@@ -25,6 +25,8 @@
 # Prints one line per program: name, result, wall seconds under glibc and
 # under LIB; ends with "real: N passed, N failed" and exits non-zero if any
 # failed. Scratch files go to WORKDIR (default: a mktemp -d, removed at exit).
+# REAL_PROGRAMS (default "python sqlite3 git sort g++") chooses which run;
+# WARDEN_OPTIONS passes through (ci/test.sh runs them in the debug profile too).
 # Installs what it needs with ci/deps.sh. 3-4 minutes on 2 idle cores.
 set -euo pipefail
 
@@ -357,11 +359,11 @@ $(head -12 "$dir/result.diff")")
     fi
 }
 
-run_prog python 900
-run_prog sqlite3 300
-run_prog git 300
-run_prog sort 300
-run_prog g++ 300
+declare -A limits=([python]=900 [sqlite3]=300 [git]=300 [sort]=300 [g++]=300)
+for p in ${REAL_PROGRAMS:-python sqlite3 git sort g++}; do
+    [[ -n ${limits[$p]:-} ]] || { echo "run.sh: unknown program $p in REAL_PROGRAMS" >&2; exit 2; }
+    run_prog "$p" "${limits[$p]}"
+done
 
 echo "real: $passed passed, $failed failed"
 if (( failed > 0 )); then
