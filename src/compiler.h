@@ -11,6 +11,7 @@
 #define WARDEN_PRINTF(fmt, args)
 #define WARDEN_COLD
 #define WARDEN_NOINLINE __declspec(noinline)
+#define WARDEN_INLINE __forceinline
 #define WARDEN_LIKELY(x) (x)
 #define WARDEN_TLS __declspec(thread)
 static inline unsigned bits_clz64(uint64_t x) { unsigned long i; _BitScanReverse64(&i, x); return 63u - (unsigned)i; }
@@ -28,6 +29,7 @@ static inline int mul_overflows(size_t a, size_t b, size_t *out)
 #endif
 #define WARDEN_COLD __attribute__((cold))
 #define WARDEN_NOINLINE __attribute__((noinline))
+#define WARDEN_INLINE inline __attribute__((always_inline)) /* a fast path, inlined wherever it is called */
 #define WARDEN_LIKELY(x) __builtin_expect(!!(x), 1)
 /* One %fs-relative load: a library preloaded or linked at start-up gets
  * static TLS, and one pointer fits the surplus left for dlopen. */

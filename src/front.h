@@ -25,14 +25,14 @@ static inline int front_is_release(void)
 void *front_alloc_slow(size_t size, size_t alignment, const char *op) WARDEN_NOINLINE;
 void front_free_slow(void *ptr) WARDEN_NOINLINE;
 
-static inline void *front_malloc(size_t size)
+static WARDEN_INLINE void *front_malloc(size_t size)
 {
     if (WARDEN_LIKELY(front_is_release()))
         return wmalloc_malloc(size);
     return front_alloc_slow(size, 0, "malloc");
 }
 
-static inline void front_free(void *ptr)
+static WARDEN_INLINE void front_free(void *ptr)
 {
     if (WARDEN_LIKELY(front_is_release()))
         wmalloc_free(ptr);

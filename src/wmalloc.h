@@ -54,7 +54,7 @@ static inline int wmalloc_in_region(const region *r, const void *ptr)
            (const char *)ptr < (const char *)region_fence(r);
 }
 
-static inline void *wmalloc_malloc(size_t size)
+static WARDEN_INLINE void *wmalloc_malloc(size_t size)
 {
     tcache *tc = wmalloc_self;
     if (WARDEN_LIKELY(size <= TCACHE_MAX_REQUEST && wmalloc_live(tc))) {
@@ -68,7 +68,7 @@ static inline void *wmalloc_malloc(size_t size)
 /* free: the pointer is proved a live block of a warden region (page map,
  * bounds, seal) and marked cached in one step; anything else is diagnosed
  * out of line, and misuse ends there with one line. */
-static inline void wmalloc_free_as(void *ptr, const bucket_site *site)
+static WARDEN_INLINE void wmalloc_free_as(void *ptr, const bucket_site *site)
 {
     tcache *tc = wmalloc_self;
     region *r = region_of(ptr);
@@ -88,7 +88,7 @@ static inline void wmalloc_free_as(void *ptr, const bucket_site *site)
         wmalloc_free_slow(ptr, site);
 }
 
-static inline void wmalloc_free(void *ptr)
+static WARDEN_INLINE void wmalloc_free(void *ptr)
 {
     wmalloc_free_as(ptr, &wmalloc_free_site);
 }
