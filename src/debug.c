@@ -118,8 +118,6 @@ int debug_start(const options *o, char *err, size_t err_size)
     return 0;
 }
 
-static unsigned depth_wanted;
-
 /* fork: the debug profile's locks, taken before the heaps' (whose handlers
  * were registered first, so run after these) and let go in the child. */
 static void debug_fork_prepare(void)
@@ -138,8 +136,7 @@ static void debug_fork_after(void)
 
 void debug_load(void)
 {
-    depth_wanted = (unsigned)wmalloc_options()->stack_depth;
-    depot_setup(depth_wanted);
+    depot_setup((unsigned)wmalloc_options()->stack_depth);
     platform_atfork(debug_fork_prepare, debug_fork_after, debug_fork_after); /* here, not inside a malloc: it may allocate */
 }
 
@@ -152,16 +149,16 @@ typedef struct finding {
     debug_header h; /* a copy: the block may be gone by the time it is reported */
 } finding;
 
-static size_t tail_bytes(const void *user, const debug_header *h)
+/* The tail canary's bytes, in a heap block of usable bytes. */
+static size_t tail_bytes(const debug_header *h, size_t usable)
 {
-    size_t usable = wmalloc_live_usable(payload_of(user, h));
     size_t used = h->offset + h->size;
     return usable > used ? usable - used : 0;
 }
 
 /* Whether the canaries (and, for a freed block, the junk) of a block whose
  * header is sealed are intact; fills f when not. Reads only. */
-static int block_intact(const void *user, const debug_header *h, finding *f)
+static int block_intact(const void *user, const debug_header *h, size_t usable, finding *f)
 {
     const unsigned char *u = user;
     size_t first = canary_first_bad(h->head, CANARY_HEAD_BYTES, CANARY_HEAD);
@@ -171,7 +168,7 @@ static int block_intact(const void *user, const debug_header *h, finding *f)
                       (size_t)(CANARY_HEAD_BYTES - first), (size_t)h->size, user);
         return 0;
     }
-    size_t tail = tail_bytes(user, h);
+    size_t tail = tail_bytes(h, usable);
     first = canary_first_bad(u + h->size, tail, CANARY_TAIL);
     if (first < tail) {
         f->kind = "heap-buffer-overflow";
@@ -201,11 +198,12 @@ static void report_finding(const finding *f, const char *op, int with_stack)
     bugreport(&b);
 }
 
-/* Verifies the block at user (header sealed) and reports what is wrong. */
-static void verify(const void *user, const debug_header *h, const char *op, int with_stack)
+/* Verifies the block at user (header sealed, its heap block usable bytes)
+ * and reports what is wrong. */
+static void verify(const void *user, const debug_header *h, size_t usable, const char *op, int with_stack)
 {
     finding f;
-    if (!block_intact(user, h, &f)) {
+    if (!block_intact(user, h, usable, &f)) {
         f.user = user;
         f.h = *h;
         report_finding(&f, op, with_stack);
@@ -220,9 +218,10 @@ static void report_plain(const char *kind, const char *op, const void *ptr, cons
     bugreport(&b);
 }
 
-/* The sealed header of the block whose user pointer is ptr; NULL after a
- * report (not a block of warden's, an interior pointer, a damaged header). */
-static debug_header *block_of(const void *ptr, const char *op)
+/* The sealed header of the block whose user pointer is ptr, and its heap
+ * block's usable bytes in *usable; NULL after a report (not a block of
+ * warden's, an interior pointer, a damaged header). */
+static debug_header *block_of(const void *ptr, const char *op, size_t *usable)
 {
     char what[200];
     const region *r = region_of(ptr);
@@ -237,7 +236,7 @@ static debug_header *block_of(const void *ptr, const char *op)
                  (const char *)ptr >= (const char *)block_payload(region_first(r)) + LEAD_MIN;
     if (placed && h->offset >= LEAD_MIN && h->offset <= ((uint32_t)1 << 30) &&
         (uintptr_t)ptr - h->offset >= (uintptr_t)block_payload(region_first(r)) &&
-        wmalloc_live_usable(payload_of(ptr, h)) != 0 && h->seal == seal_of(h, ptr))
+        (*usable = wmalloc_live_usable(payload_of(ptr, h))) != 0 && h->seal == seal_of(h, ptr))
         return h;
     if (placed && wmalloc_live_usable((const char *)ptr - LEAD_MIN) != 0) { /* its own block, its header overwritten */
         report_format(what, sizeof what, "the header before the block at %p was overwritten (a write before its start)",
@@ -282,7 +281,7 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
     /* The seal last: a heap check that finds it sealed finds it whole. */
     *h = (debug_header){size, depot_capture(), 0, thread_number(), 0, (uint32_t)lead, DEBUG_LIVE, 0, {0}};
     canary_fill(h->head, CANARY_HEAD_BYTES, CANARY_HEAD);
-    canary_fill(user + size, tail_bytes(user, h), CANARY_TAIL);
+    canary_fill(user + size, tail_bytes(h, wmalloc_live_usable(raw)), CANARY_TAIL);
     if (junk_alloc)
         canary_fill(user, size, JUNK_ALLOC);
     __atomic_store_n(&h->seal, seal_of(h, user), __ATOMIC_RELEASE);
@@ -290,12 +289,33 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
 }
 
 /* A block leaving the quarantine (or freed without one): verified, then the heap's. */
+/* What blocks leaving the quarantine were found with: reported once the
+ * quarantine's lock is let go (a report may wait on the program's stdio
+ * locks, whose holder may be waiting for the quarantine). */
+#define PENDING_MAX 2 /* a put lets one or two blocks out, as a rule */
+static WARDEN_TLS finding pending[PENDING_MAX];
+static WARDEN_TLS unsigned pending_count;
+
+/* A block leaving the quarantine (or freed without one): verified, then the
+ * heap's. Runs under the quarantine's lock: it notes, it does not report. */
 static void release(void *user)
 {
     debug_header *h = header_of(user);
-    if (h->seal == seal_of(h, user))
-        verify(user, h, "the quarantine", 0);
-    wmalloc_free(payload_of(user, h));
+    unsigned char *payload = payload_of(user, h);
+    finding *f = &pending[pending_count < PENDING_MAX ? pending_count : PENDING_MAX - 1];
+    if (h->seal == seal_of(h, user) && !block_intact(user, h, wmalloc_live_usable(payload), f)) {
+        f->user = user;
+        f->h = *h;
+        pending_count += pending_count < PENDING_MAX;
+    }
+    wmalloc_free(payload);
+}
+
+static void report_pending(void)
+{
+    for (unsigned i = 0; i < pending_count; i++)
+        report_finding(&pending[i], "the quarantine", 0);
+    pending_count = 0;
 }
 
 static void report_freed(const void *ptr, const debug_header *h, const char *kind, const char *op, const char *words)
@@ -310,21 +330,24 @@ void debug_free(void *ptr, const char *op)
     if (!ptr)
         return;
     periodic_check();
-    debug_header *h = block_of(ptr, op);
+    size_t usable;
+    debug_header *h = block_of(ptr, op, &usable);
     if (!h)
         return;
     if (h->state == DEBUG_FREED) {
         report_freed(ptr, h, "double-free", op, "freed already");
         return;
     }
-    verify(ptr, h, op, 1);
+    verify(ptr, h, usable, op, 1);
     if (junk_free) /* before the header says freed: a check must not see half the junk */
         canary_fill(ptr, h->size, JUNK_FREE);
     h->free_stack = depot_capture();
     h->free_thread = thread_number();
     h->state = DEBUG_FREED;
     h->seal = seal_of(h, ptr);
-    quarantine_put(ptr, wmalloc_live_usable(payload_of(ptr, h)), release); /* the heap's own count of it */
+    quarantine_put(ptr, usable, release); /* the heap's own count of its bytes */
+    if (pending_count)
+        report_pending();
 }
 
 void *debug_realloc(void *ptr, size_t size)
@@ -335,14 +358,15 @@ void *debug_realloc(void *ptr, size_t size)
         debug_free(ptr, "realloc");
         return NULL;
     }
-    debug_header *h = block_of(ptr, "realloc");
+    size_t usable;
+    debug_header *h = block_of(ptr, "realloc", &usable);
     if (!h)
         return NULL;
     if (h->state == DEBUG_FREED) {
         report_freed(ptr, h, "heap-use-after-free", "realloc", "freed already");
         return NULL;
     }
-    verify(ptr, h, "realloc", 1);
+    verify(ptr, h, usable, "realloc", 1);
     void *fresh = debug_alloc(size, 0, "realloc");
     if (!fresh)
         return NULL;
@@ -355,7 +379,8 @@ size_t debug_usable_size(const void *ptr)
 {
     if (!ptr)
         return 0;
-    debug_header *h = block_of(ptr, "malloc_usable_size");
+    size_t usable;
+    debug_header *h = block_of(ptr, "malloc_usable_size", &usable);
     if (!h)
         return 0;
     if (h->state == DEBUG_FREED)
@@ -381,10 +406,10 @@ typedef struct survey {
 
 static survey last; /* one check at a time: debug_check_all holds check_lock */
 
-static void note(survey *s, const void *user, const debug_header *h)
+static void note(survey *s, const void *user, const debug_header *h, size_t usable)
 {
     finding *f = &s->found[s->count];
-    if (s->count < FINDINGS_MAX && !block_intact(user, h, f)) {
+    if (s->count < FINDINGS_MAX && !block_intact(user, h, usable, f)) {
         f->user = user;
         f->h = *h;
         s->count++;
@@ -405,7 +430,7 @@ static void survey_live(void *payload, size_t usable, void *ctx)
     const unsigned char *user = (const unsigned char *)payload + lead;
     const debug_header *h = header_of(user);
     if (h->offset == lead && h->state == DEBUG_LIVE && __atomic_load_n(&h->seal, __ATOMIC_ACQUIRE) == seal_of(h, user))
-        note(ctx, user, h);
+        note(ctx, user, h, usable);
 }
 
 /* A quarantined block (they cannot leave while the quarantine is walked). */
@@ -413,7 +438,7 @@ static void survey_quarantined(void *user, void *ctx)
 {
     const debug_header *h = header_of(user);
     if (h->state == DEBUG_FREED && h->seal == seal_of(h, user))
-        note(ctx, user, h);
+        note(ctx, user, h, wmalloc_live_usable(payload_of(user, h)));
 }
 
 int debug_check_all(char *why, size_t why_size)

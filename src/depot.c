@@ -166,11 +166,3 @@ void depot_unlock(void)
     if (table)
         platform_lock_release(&depot_mutex);
 }
-
-size_t depot_count(void)
-{
-    size_t n = 0;
-    for (size_t i = 0; table && i < TABLE_SLOTS; i++)
-        n += table[i] != 0;
-    return n;
-}

@@ -28,7 +28,5 @@ size_t depot_frames(stack_id id, uintptr_t *pcs, size_t max);
 /* Its lock (fork). */
 void depot_lock(void);
 void depot_unlock(void);
-/* Distinct stacks stored so far. */
-size_t depot_count(void);
 
 #endif /* WARDEN_DEPOT_H */

@@ -1,5 +1,5 @@
 /* platform_debug.h — the host services only the debug profile needs: a
- * DWARF unwinder loaded at run time, the loaded modules, the thread id, a
+ * DWARF unwinder loaded at run time, the loaded modules, the process id, a
  * helper program run over pipes (the symbolizer) and a log file. POSIX
  * hosts only (platform_posix_debug.c). None of these allocates through
  * malloc, except platform_unwinder_load (dlopen) and platform_run_filter's
@@ -27,8 +27,7 @@ typedef struct platform_module {
 /* The module holding code address pc: 0, or -1 for none. */
 int platform_module_of(uintptr_t pc, platform_module *out);
 
-/* The kernel's id of the calling thread. */
-uint32_t platform_thread_id(void);
+/* The process's id. */
 uint32_t platform_process_id(void);
 
 /* The full name of program name found on PATH, in buf; NULL if none. */

@@ -12,7 +12,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,11 +67,6 @@ int platform_module_of(uintptr_t pc, platform_module *out)
     module_search s = {pc, out, 0};
     dl_iterate_phdr(module_visit, &s);
     return s.found ? 0 : -1;
-}
-
-uint32_t platform_thread_id(void)
-{
-    return (uint32_t)syscall(SYS_gettid);
 }
 
 uint32_t platform_process_id(void)

@@ -30,11 +30,6 @@ int quarantine_setup(size_t bytes)
     return 0;
 }
 
-int quarantine_on(void)
-{
-    return limit != 0;
-}
-
 void quarantine_put(void *block, size_t bytes, void (*leave)(void *block))
 {
     if (!limit) {

@@ -9,7 +9,6 @@
 
 /* Holds up to bytes (0: off; everything passes straight through). */
 int quarantine_setup(size_t bytes);
-int quarantine_on(void);
 /* Takes block (bytes of memory) in; the blocks that must leave to make
  * room are given to leave(), under the quarantine's lock (leave may free
  * into the heap: the quarantine's lock comes before the heap's). */
