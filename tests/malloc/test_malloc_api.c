@@ -133,9 +133,10 @@ START_TEST(test_realloc_to_zero_frees_and_returns_null)
     ck_assert_ptr_null(realloc(p, opaque_size(0)));
     ck_assert_int_eq(errno, ERRNO_SENTINEL);
 
-    /* freed, not leaked: a MiB given back shows in the counters (not under
-     * the debug profile: the unwinder's own blocks come and go between the
-     * counts) */
+    /* freed, not leaked: a MiB given back shows in the counters. Not under
+     * the debug profile: there, inside this suite, the in-use count after
+     * malloc(MiB) comes out 112-176 bytes short of before + MiB (also with
+     * stack_depth=0; not reproduced in a plain program): not explained yet. */
     if (in_debug_profile())
         return;
     size_t before = bytes_in_use();
@@ -772,8 +773,6 @@ END_TEST
 
 START_TEST(test_mallinfo2_reflects_allocations)
 {
-    if (in_debug_profile()) /* the unwinder's own blocks come and go between the counts */
-        return;
     size_t before = bytes_in_use();
     char *p = malloc(MiB);
     ck_assert_ptr_nonnull(p);
