@@ -119,6 +119,13 @@ WARDEN_API void warden_bump_get_stats(warden_bump *bump, warden_bump_stats *stat
 /* Verifies every arena (every block, free list and statistic) and the
  * calling thread's cache now: 0, or non-zero with one line in why. */
 WARDEN_API int warden_check_all(char *why, size_t why_size);
+/* In the debug profile (warden-run): the leak check now, as at exit with
+ * detect_leaks=1 (blocks no pointer in the globals, stacks, TLS or the
+ * caller's registers reaches); reports them on stderr, grouped by
+ * allocation stack, and returns their bytes. Other threads keep running:
+ * a pointer only in one of their registers is missed. 0 in the release
+ * mode (plain LD_PRELOAD), whose blocks carry no allocation records. */
+WARDEN_API size_t warden_leak_report(void);
 
 #ifdef __cplusplus
 }

@@ -65,6 +65,15 @@ void bugreport(const bug *b)
     platform_flush_stdio(); /* what the program printed before the bug comes before the report */
     uintptr_t now[DEPOT_MAX_DEPTH];
     size_t depth = b->with_stack ? depot_walk(now, 32) : 0;
+    for (size_t i = 0; b->fault_pc && i < depth; i++) { /* from the faulting instruction on, not the handler */
+        if (now[i] != b->fault_pc)
+            continue;
+        depth -= i;
+        for (size_t j = 0; j < depth; j++)
+            now[j] = now[i + j];
+        now[0]++; /* an instruction, not a return address: the symbolizer looks up pc - 1 */
+        break;
+    }
     if (lock_ready)
         platform_lock_acquire(&report_lock);
     if (!seen_before(b)) {
@@ -95,6 +104,43 @@ void bugreport(const bug *b)
     reporting = 0;
     if (halting)
         platform_abort();
+}
+
+static const char *const leak_words[LEAK_KINDS] = {"Direct leak of", "Indirect leak of", "Still reachable:"};
+
+void bugreport_leaks(const leak_group *g, size_t n, size_t lost_bytes, size_t lost_blocks)
+{
+    if (n == 0)
+        return;
+    platform_flush_stdio();
+    if (lock_ready)
+        platform_lock_acquire(&report_lock);
+    size_t len = lost_blocks ? report_format(text, TEXT_MAX, "warden: ERROR: memory leaks: %zu bytes in %zu block%s lost (no pointer to them was left)\n",
+                                             lost_bytes, lost_blocks, lost_blocks == 1 ? "" : "s")
+                             : report_format(text, TEXT_MAX, "warden: no leaks; blocks still reachable at exit:\n");
+    platform_write_error(text, len);
+    size_t hidden_bytes = 0, hidden = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i >= LEAK_SHOWN) {
+            hidden_bytes += g[i].bytes;
+            hidden++;
+            continue;
+        }
+        len = report_format(text, TEXT_MAX, "  %s %zu bytes in %zu block%s, allocated at:\n", leak_words[g[i].kind],
+                            g[i].bytes, g[i].blocks, g[i].blocks == 1 ? "" : "s");
+        len = stored_stack(len, g[i].stack);
+        platform_write_error(text, len);
+    }
+    len = 0;
+    if (hidden)
+        len += report_format(text, TEXT_MAX, "  ... and %zu more groups (%zu bytes), not shown\n", hidden, hidden_bytes);
+    if (lost_blocks)
+        len += report_format(text + len, TEXT_MAX - len, "warden: SUMMARY: %zu bytes leaked in %zu block%s\n", lost_bytes,
+                             lost_blocks, lost_blocks == 1 ? "" : "s");
+    if (len)
+        platform_write_error(text, len);
+    if (lock_ready)
+        platform_lock_release(&report_lock);
 }
 
 unsigned bugreport_count(void)

@@ -21,6 +21,7 @@ typedef struct bug {
     uint32_t alloc_thread, free_thread; /* warden's thread numbers (T0 ...) */
     int freed;             /* the block had been freed */
     int with_stack;        /* print the stack of the call that found it */
+    uintptr_t fault_pc;    /* a fault's instruction: that stack starts there (0: not a fault) */
 } bug;
 
 /* halt: abort after a report; thread: the caller's thread number (for the
@@ -29,6 +30,20 @@ void bugreport_setup(int halt, uint32_t (*thread_of)(void));
 /* Reports b unless a bug of its kind on its block (or address) was reported
  * before; aborts when halting. */
 void bugreport(const bug *b);
+/* The leak report's groups: the blocks of one kind allocated at one stack. */
+enum { LEAK_DIRECT, LEAK_INDIRECT, LEAK_REACHABLE, LEAK_KINDS };
+typedef struct leak_group {
+    int kind;              /* LEAK_DIRECT ... */
+    size_t bytes, blocks;
+    stack_id stack;
+} leak_group;
+/* The leak report: a line with the bytes and blocks lost, then the n groups
+ * in order, each with its allocation stack (the first LEAK_SHOWN of them),
+ * then a summary. Nothing when n is 0. Does not halt: leaks are found at
+ * the end. */
+#define LEAK_SHOWN 40
+void bugreport_leaks(const leak_group *g, size_t n, size_t lost_bytes, size_t lost_blocks);
+
 /* Reports made so far. */
 unsigned bugreport_count(void);
 

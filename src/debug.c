@@ -21,7 +21,9 @@
 #include "bugreport.h"
 #include "canary.h"
 #include "depot.h"
+#include "guard.h"
 #include "integrity.h"
+#include "leak.h"
 #include "mix.h"
 #include "options.h"
 #include "platform.h"
@@ -49,7 +51,7 @@ _Static_assert(sizeof(debug_header) == 48, "a debug header is three granules");
 static int started;
 static platform_lock check_lock; /* one whole-heap check at a time */
 static size_t redzone;
-static int junk_alloc, junk_free;
+static int junk_alloc, junk_free, detect_leaks, leak_reachable, guarding;
 static uint64_t check_every, operations;
 static uint32_t next_thread;
 static WARDEN_TLS uint32_t thread_plus1; /* this thread's number + 1; 0: none yet */
@@ -61,9 +63,21 @@ static uint32_t thread_number(void)
     return thread_plus1 - 1;
 }
 
+/* A block's header: right before it, or for a guarded block its slot's
+ * record (readable while the block's own pages are not). */
 static debug_header *header_of(const void *user)
 {
+    if (guard_owns(user))
+        return guard_record(user);
     return (debug_header *)(uintptr_t)user - 1;
+}
+
+/* The head canary: the bytes right before the block (the header's last
+ * field, for a block in the heap); a guarded block that starts on its
+ * first page has none (the page before it is inaccessible instead). */
+static unsigned char *head_of(const void *user, const debug_header *h)
+{
+    return h->offset >= CANARY_HEAD_BYTES ? (unsigned char *)(uintptr_t)user - CANARY_HEAD_BYTES : NULL;
 }
 
 static uint64_t seal_of(const debug_header *h, const void *user)
@@ -90,7 +104,8 @@ static unsigned char *payload_of(const void *user, const debug_header *h)
 
 int debug_wanted(const options *o)
 {
-    return o->redzone || o->quarantine_bytes || o->junk_alloc || o->junk_free || o->stack_depth || o->check_every;
+    return o->redzone || o->quarantine_bytes || o->junk_alloc || o->junk_free || o->stack_depth || o->check_every ||
+           o->detect_leaks || o->guard_rate;
 }
 
 int debug_start(const options *o, char *err, size_t err_size)
@@ -102,7 +117,10 @@ int debug_start(const options *o, char *err, size_t err_size)
     redzone = (size_t)o->redzone;
     junk_alloc = (int)o->junk_alloc;
     junk_free = (int)o->junk_free;
+    detect_leaks = (int)o->detect_leaks;
+    leak_reachable = (int)o->leak_reachable;
     check_every = o->check_every;
+    platform_keep_error_stream(); /* reports at exit still arrive when the program closed fd 2 (coreutils do) */
     if (o->log_path[0] && platform_log_to(o->log_path) != 0) {
         report_format(err, err_size, "cannot open log_path %s.PID", o->log_path);
         return -1;
@@ -111,6 +129,9 @@ int debug_start(const options *o, char *err, size_t err_size)
         report_format(err, err_size, "cannot map its quarantine (out of memory)");
         return -1;
     }
+    if (o->guard_rate && guard_setup((size_t)o->guard_slots, (size_t)o->guard_rate, sizeof(debug_header), err, err_size) != 0)
+        return -1;
+    guarding = o->guard_rate != 0;
     symbolize_setup((int)o->symbolize);
     bugreport_setup((int)o->halt_on_error, thread_number);
     platform_lock_init(&check_lock);
@@ -124,18 +145,24 @@ static void debug_fork_prepare(void)
 {
     platform_lock_acquire(&check_lock);
     quarantine_lock();
+    guard_lock();
     depot_lock();
 }
 
 static void debug_fork_after(void)
 {
     depot_unlock();
+    guard_unlock();
     quarantine_unlock();
     platform_lock_release(&check_lock);
 }
 
+static int debug_fault(const void *addr, char access, uintptr_t pc);
+
 void debug_load(void)
 {
+    if (guarding && platform_catch_faults(debug_fault) != 0)
+        platform_write_error("warden: cannot catch SIGSEGV: guard page faults will not be reported\n", 70);
     depot_setup((unsigned)wmalloc_options()->stack_depth);
     platform_atfork(debug_fork_prepare, debug_fork_after, debug_fork_after); /* here, not inside a malloc: it may allocate */
 }
@@ -160,8 +187,8 @@ static size_t tail_bytes(const debug_header *h, size_t usable)
  * header is sealed are intact; fills f when not. Reads only. */
 static int block_intact(const void *user, const debug_header *h, size_t usable, finding *f)
 {
-    const unsigned char *u = user;
-    size_t first = canary_first_bad(h->head, CANARY_HEAD_BYTES, CANARY_HEAD);
+    const unsigned char *u = user, *head = head_of(user, h);
+    size_t first = head ? canary_first_bad(head, CANARY_HEAD_BYTES, CANARY_HEAD) : CANARY_HEAD_BYTES;
     if (first < CANARY_HEAD_BYTES) {
         f->kind = "heap-buffer-underflow";
         report_format(f->what, sizeof f->what, "a write at offset -%zu of the %zu-byte block at %p, before its start",
@@ -194,7 +221,7 @@ static int block_intact(const void *user, const debug_header *h, size_t usable, 
 static void report_finding(const finding *f, const char *op, int with_stack)
 {
     bug b = {f->kind, op, f->user, f->what, f->user, (size_t)f->h.size, f->h.alloc_stack, f->h.free_stack,
-             f->h.alloc_thread, f->h.free_thread, f->h.state == DEBUG_FREED, with_stack};
+             f->h.alloc_thread, f->h.free_thread, f->h.state == DEBUG_FREED, with_stack, 0};
     bugreport(&b);
 }
 
@@ -214,8 +241,30 @@ static void verify(const void *user, const debug_header *h, size_t usable, const
 
 static void report_plain(const char *kind, const char *op, const void *ptr, const char *what)
 {
-    bug b = {kind, op, ptr, what, NULL, 0, 0, 0, 0, 0, 0, 1};
+    bug b = {kind, op, ptr, what, NULL, 0, 0, 0, 0, 0, 0, 1, 0};
     bugreport(&b);
+}
+
+static void report_not_a_block(const char *op, const void *ptr)
+{
+    char what[200];
+    report_format(what, sizeof what,
+                  "%s(%p): not the start of a block in use (an interior or misaligned pointer, or a block freed long ago)",
+                  op, ptr);
+    report_plain("invalid-free", op, ptr, what);
+}
+
+/* block_of for a pointer into the guard pool. */
+static debug_header *guarded_block_of(const void *ptr, const char *op, size_t *usable)
+{
+    unsigned char *user, *start, *end;
+    debug_header *h = header_of(ptr);
+    if (guard_block_of(ptr, &user, &start, &end) == 0 && user == ptr && h->seal == seal_of(h, ptr)) {
+        *usable = (size_t)(end - start);
+        return h;
+    }
+    report_not_a_block(op, ptr);
+    return NULL;
 }
 
 /* The sealed header of the block whose user pointer is ptr, and its heap
@@ -224,6 +273,8 @@ static void report_plain(const char *kind, const char *op, const void *ptr, cons
 static debug_header *block_of(const void *ptr, const char *op, size_t *usable)
 {
     char what[200];
+    if (guard_owns(ptr))
+        return guarded_block_of(ptr, op, usable);
     const region *r = region_of(ptr);
     if (!r) {
         report_format(what, sizeof what, "%s(%p): not an address warden handed out (a stack, global or foreign pointer)",
@@ -244,11 +295,47 @@ static debug_header *block_of(const void *ptr, const char *op, size_t *usable)
         report_plain("heap-buffer-underflow", op, ptr, what);
         return NULL;
     }
-    report_format(what, sizeof what,
-                  "%s(%p): not the start of a block in use (an interior or misaligned pointer, or a block freed long ago)",
-                  op, ptr);
-    report_plain("invalid-free", op, ptr, what);
+    report_not_a_block(op, ptr);
     return NULL;
+}
+
+/* ---- faults in the guard pool ------------------------------------------------- */
+
+/* SIGSEGV at addr: a report when it is in the guard pool (1), else 0. */
+static int debug_fault(const void *addr, char access, uintptr_t pc)
+{
+    if (!guard_owns(addr))
+        return 0;
+    const char *how = access == 'w' ? "write" : access == 'r' ? "read" : "access";
+    char what[200];
+    unsigned char *user, *start, *end;
+    if (guard_block_of(addr, &user, &start, &end) != 0) {
+        report_format(what, sizeof what, "a %s at %p, in warden's guard pool but in no block (a wild pointer)", how, addr);
+        bug b = {"wild-access", how, addr, what, NULL, 0, 0, 0, 0, 0, 0, 1, pc};
+        bugreport(&b);
+    } else {
+        const debug_header *h = header_of(user);
+        const unsigned char *a = addr;
+        const char *kind;
+        if (h->state == DEBUG_FREED) {
+            kind = "heap-use-after-free";
+            report_format(what, sizeof what, "a %s at offset %s%zu of the %zu-byte block at %p, after it was freed", how,
+                          a < user ? "-" : "", (size_t)(a < user ? user - a : a - user), (size_t)h->size, user);
+        } else if (a >= user + h->size) {
+            kind = "heap-buffer-overflow";
+            report_format(what, sizeof what, "a %s at offset %zu of the %zu-byte block at %p, byte %zu past its end", how,
+                          (size_t)(a - user), (size_t)h->size, user, (size_t)(a - user - h->size) + 1);
+        } else {
+            kind = "heap-buffer-underflow";
+            report_format(what, sizeof what, "a %s at offset -%zu of the %zu-byte block at %p, before its start", how,
+                          (size_t)(user - a), (size_t)h->size, user);
+        }
+        bug b = {kind, how, addr, what, user, (size_t)h->size, h->alloc_stack, h->free_stack,
+                 h->alloc_thread, h->free_thread, h->state == DEBUG_FREED, 1, pc};
+        bugreport(&b);
+    }
+    guard_open(addr); /* halt_on_error=0: the program goes on, reading and writing that page */
+    return 1;
 }
 
 /* ---- periodic checks ---------------------------------------------------------- */
@@ -271,17 +358,29 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
         errno = ENOMEM;
         return NULL;
     }
-    unsigned char *raw = a > WMALLOC_ALIGNMENT ? wmalloc_malloc_slow(total, a, op) : wmalloc_malloc(total);
-    if (!raw)
-        return NULL;
-    unsigned char *user = raw + lead;
-    if (lead > LEAD_MIN)
-        *(uint64_t *)(void *)raw = lead_word(raw, (uint32_t)lead);
+    unsigned char *raw, *user = NULL, *end;
+    size_t usable;
+    if (guarding && guard_sampled())
+        user = guard_alloc(size, a, &raw, &end);
+    if (user) {
+        lead = (size_t)(user - raw);
+        usable = (size_t)(end - raw);
+    } else {
+        raw = a > WMALLOC_ALIGNMENT ? wmalloc_malloc_slow(total, a, op) : wmalloc_malloc(total);
+        if (!raw)
+            return NULL;
+        user = raw + lead;
+        if (lead > LEAD_MIN)
+            *(uint64_t *)(void *)raw = lead_word(raw, (uint32_t)lead);
+        usable = wmalloc_live_usable(raw);
+    }
     debug_header *h = header_of(user);
     /* The seal last: a heap check that finds it sealed finds it whole. */
     *h = (debug_header){size, depot_capture(), 0, thread_number(), 0, (uint32_t)lead, DEBUG_LIVE, 0, {0}};
-    canary_fill(h->head, CANARY_HEAD_BYTES, CANARY_HEAD);
-    canary_fill(user + size, tail_bytes(h, wmalloc_live_usable(raw)), CANARY_TAIL);
+    unsigned char *head = head_of(user, h);
+    if (head)
+        canary_fill(head, CANARY_HEAD_BYTES, CANARY_HEAD);
+    canary_fill(user + size, tail_bytes(h, usable), CANARY_TAIL);
     if (junk_alloc)
         canary_fill(user, size, JUNK_ALLOC);
     __atomic_store_n(&h->seal, seal_of(h, user), __ATOMIC_RELEASE);
@@ -339,12 +438,17 @@ void debug_free(void *ptr, const char *op)
         return;
     }
     verify(ptr, h, usable, op, 1);
-    if (junk_free) /* before the header says freed: a check must not see half the junk */
+    int guarded = guard_owns(ptr);
+    if (junk_free && !guarded) /* before the header says freed: a check must not see half the junk */
         canary_fill(ptr, h->size, JUNK_FREE);
     h->free_stack = depot_capture();
     h->free_thread = thread_number();
     h->state = DEBUG_FREED;
     h->seal = seal_of(h, ptr);
+    if (guarded) { /* its pages become inaccessible: any use faults */
+        guard_free(ptr);
+        return;
+    }
     quarantine_put(ptr, usable, release); /* the heap's own count of its bytes */
     if (pending_count)
         report_pending();
@@ -416,12 +520,12 @@ static void note(survey *s, const void *user, const debug_header *h, size_t usab
     }
 }
 
-/* A live heap block: a debug block when its header (where the lead word
- * says, or right at the payload) is sealed. */
-static void survey_live(void *payload, size_t usable, void *ctx)
+/* The user pointer of a live heap block if it is a live debug block (its
+ * header, where the lead word says or right at the payload, sealed), or NULL. */
+static const unsigned char *live_user(void *payload, size_t usable)
 {
     if (usable < LEAD_MIN)
-        return;
+        return NULL;
     uint32_t lead = LEAD_MIN;
     uint64_t w = *(const uint64_t *)payload;
     uint64_t guess = lead_word(payload, 0) ^ w; /* the lead, if this is a lead word */
@@ -430,7 +534,15 @@ static void survey_live(void *payload, size_t usable, void *ctx)
     const unsigned char *user = (const unsigned char *)payload + lead;
     const debug_header *h = header_of(user);
     if (h->offset == lead && h->state == DEBUG_LIVE && __atomic_load_n(&h->seal, __ATOMIC_ACQUIRE) == seal_of(h, user))
-        note(ctx, user, h, usable);
+        return user;
+    return NULL;
+}
+
+static void survey_live(void *payload, size_t usable, void *ctx)
+{
+    const unsigned char *user = live_user(payload, usable);
+    if (user)
+        note(ctx, user, header_of(user), usable);
 }
 
 /* A quarantined block (they cannot leave while the quarantine is walked). */
@@ -439,6 +551,15 @@ static void survey_quarantined(void *user, void *ctx)
     const debug_header *h = header_of(user);
     if (h->state == DEBUG_FREED && h->seal == seal_of(h, user))
         note(ctx, user, h, wmalloc_live_usable(payload_of(user, h)));
+}
+
+/* A live guarded block. */
+static void survey_guarded(void *user, void *ctx)
+{
+    unsigned char *u, *start, *end;
+    const debug_header *h = header_of(user);
+    if (guard_block_of(user, &u, &start, &end) == 0 && h->state == DEBUG_LIVE && h->seal == seal_of(h, user))
+        note(ctx, user, h, (size_t)(end - start));
 }
 
 int debug_check_all(char *why, size_t why_size)
@@ -454,6 +575,7 @@ int debug_check_all(char *why, size_t why_size)
     platform_lock_acquire(&check_lock);
     last.count = 0;
     wmalloc_walk(survey_live, &last);
+    guard_walk(survey_guarded, &last);
     quarantine_walk(survey_quarantined, &last);
     size_t n = last.count;
     platform_lock_release(&check_lock);
@@ -464,14 +586,70 @@ int debug_check_all(char *why, size_t why_size)
     return n != 0;
 }
 
-/* At exit: every block and the quarantine, then the exit status of a
- * program that went on after reports. */
+/* ---- leaks -------------------------------------------------------------------------- */
+
+static void count_live(void *payload, size_t usable, void *ctx)
+{
+    *(size_t *)ctx += live_user(payload, usable) != NULL;
+}
+
+static void list_live(void *payload, size_t usable, void *ctx)
+{
+    const unsigned char *user = live_user(payload, usable);
+    if (user)
+        leak_add(ctx, user, (size_t)header_of(user)->size, header_of(user)->alloc_stack);
+}
+
+static void count_guarded(void *user, void *ctx)
+{
+    (void)user;
+    (*(size_t *)ctx)++;
+}
+
+static void list_guarded(void *user, void *ctx)
+{
+    const debug_header *h = header_of(user);
+    if (h->state == DEBUG_LIVE && h->seal == seal_of(h, user))
+        leak_add(ctx, user, (size_t)h->size, h->alloc_stack);
+}
+
+size_t debug_leak_report(void)
+{
+    if (!started)
+        return 0;
+    /* No block may go back to the heap while its bytes are read: frees
+     * wait at the quarantine's lock (which comes before the heaps'). */
+    platform_lock_acquire(&check_lock);
+    quarantine_lock();
+    size_t live = 0;
+    wmalloc_walk(count_live, &live);
+    guard_walk(count_guarded, &live);
+    leak_scan *s = leak_begin(live + live / 8 + 1024); /* room for what is allocated meanwhile */
+    if (s) {
+        wmalloc_walk(list_live, s);
+        guard_walk(list_guarded, s);
+        leak_find(s);
+    }
+    quarantine_unlock();
+    platform_lock_release(&check_lock);
+    if (!s) {
+        report_plain("leak-check", "the leak check", NULL, "no memory for the leak check's block list");
+        return 0;
+    }
+    leak_totals t;
+    leak_report(s, leak_reachable, &t);
+    return t.bytes[LEAK_DIRECT] + t.bytes[LEAK_INDIRECT];
+}
+
+/* At exit: every block and the quarantine, the leaks, then the exit status
+ * of a program that went on after reports or leaked. */
 __attribute__((destructor)) static void check_at_exit(void)
 {
     if (!started)
         return;
     platform_flush_stdio(); /* what the program printed comes before the report, and is not lost */
     debug_check_all(NULL, 0);
-    if (bugreport_count())
+    size_t lost = detect_leaks ? debug_leak_report() : 0;
+    if (bugreport_count() || lost)
         platform_exit((int)wmalloc_options()->exitcode);
 }

@@ -30,5 +30,8 @@ size_t debug_quarantined_bytes(void);
 /* Every heap structure, every live block's canaries and every quarantined
  * block's junk: 0, or non-zero with one line in why (and a report each). */
 int debug_check_all(char *why, size_t why_size);
+/* The leak check now (leak.h): reports the blocks no pointer reaches and
+ * returns their bytes (0 before start-up). */
+size_t debug_leak_report(void);
 
 #endif /* WARDEN_DEBUG_H */

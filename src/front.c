@@ -172,6 +172,11 @@ size_t front_held_bytes(void)
     return front_mode == FRONT_DEBUG ? debug_quarantined_bytes() : 0;
 }
 
+size_t front_leak_report(void)
+{
+    return debugging() ? debug_leak_report() : 0;
+}
+
 int front_check_all(char *why, size_t why_size)
 {
     if (debugging())

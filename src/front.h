@@ -60,5 +60,8 @@ size_t front_held_bytes(void);
 /* warden_check_all: the heaps, and in the debug profile every canary and
  * quarantined block; 0, or non-zero with one line in why. */
 int front_check_all(char *why, size_t why_size);
+/* warden_leak_report: the debug profile's leak check now; the bytes lost
+ * (0 in the release mode, whose blocks have no allocation records). */
+size_t front_leak_report(void);
 
 #endif /* WARDEN_FRONT_H */

@@ -7,9 +7,11 @@
  * C++'s operator new, which calls malloc. */
 #include <errno.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "front.h"
+#include "platform_debug.h"
 #include "wmalloc.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -113,4 +115,29 @@ EXPORT struct mallinfo mallinfo(void)
 EXPORT int warden_check_all(char *why, size_t why_size)
 {
     return front_check_all(why, why_size);
+}
+
+EXPORT size_t warden_leak_report(void)
+{
+    return front_leak_report();
+}
+
+/* SIGSEGV stays warden's once guard pages are on: a handler the program
+ * installs is kept as the one warden chains to for faults not its own.
+ * (glibc's signal does not go through sigaction: both are interposed.) */
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    return platform_sigaction(sig, act, old);
+}
+
+typedef void (*signal_handler)(int);
+
+EXPORT signal_handler signal(int sig, signal_handler handler)
+{
+    return platform_signal(sig, handler);
+}
+
+EXPORT signal_handler bsd_signal(int sig, signal_handler handler)
+{
+    return platform_signal(sig, handler);
 }

@@ -27,6 +27,38 @@ typedef struct platform_module {
 /* The module holding code address pc: 0, or -1 for none. */
 int platform_module_of(uintptr_t pc, platform_module *out);
 
+/* Calls fn(lo, hi, ctx) for each mapping of the process that may hold
+ * pointers the program stored: readable ones that are writable or anonymous
+ * (data and bss of every module, heaps, thread stacks and TLS), not shared
+ * file mappings, devices nor the kernel's pages. Reads /proc/self/maps
+ * without malloc; -1 when it cannot. */
+int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
+
+/* ---- guard pages ----
+ * Inaccessible address space of size bytes (whole pages), nothing behind
+ * it yet; NULL when refused. */
+void *platform_reserve(size_t size);
+/* Makes whole pages [addr, addr + size) read-write (accessible) or
+ * inaccessible; 0, or -1 (the map count is exhausted). */
+int platform_protect(void *addr, size_t size, int accessible);
+/* How many more mappings the kernel allows this process now
+ * (vm.max_map_count less those in use); a guess when it cannot tell. */
+size_t platform_mappings_left(void);
+/* Catches SIGSEGV: fn(addr, access, pc) is asked first, access 'w' for a
+ * write, 'r' for a read, '?' when the host cannot tell, pc the faulting
+ * instruction (0: unknown); when it returns 1 the
+ * fault was warden's and is dealt with (the access is retried), otherwise
+ * the handler the program had, or installs later through sigaction or
+ * signal (see platform_sigaction), gets it, or the default action kills.
+ * 0, or -1. */
+int platform_catch_faults(int (*fn)(const void *addr, char access, uintptr_t pc));
+/* sigaction(2) as the program sees it: for SIGSEGV once faults are caught,
+ * the program's handler is kept as the one warden chains to. */
+struct sigaction;
+int platform_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+/* signal(3), BSD semantics as glibc's, over platform_sigaction. */
+void (*platform_signal(int sig, void (*handler)(int)))(int);
+
 /* The process's id. */
 uint32_t platform_process_id(void);
 

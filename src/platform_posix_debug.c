@@ -11,8 +11,13 @@
 #include <link.h>
 #include <poll.h>
 #include <stdio.h>
+#include <string.h>
 #include <signal.h>
+
+int __sigaction(int sig, const struct sigaction *act, struct sigaction *old); /* glibc's own, exported */
+#include <sys/mman.h>
 #include <sys/wait.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 /* ---- modules -------------------------------------------------------------- */
@@ -67,6 +72,208 @@ int platform_module_of(uintptr_t pc, platform_module *out)
     module_search s = {pc, out, 0};
     dl_iterate_phdr(module_visit, &s);
     return s.found ? 0 : -1;
+}
+
+/* ---- mappings -------------------------------------------------------------- */
+
+static uintptr_t hex_field(const char **p)
+{
+    uintptr_t v = 0;
+    for (;; (*p)++) {
+        char c = **p;
+        unsigned d = c >= '0' && c <= '9' ? (unsigned)(c - '0') : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10) : 16;
+        if (d == 16)
+            return v;
+        v = v << 4 | d;
+    }
+}
+
+/* One line of /proc/self/maps: "lo-hi perms offset dev inode   path". */
+static void mapping_line(const char *line, void (*fn)(uintptr_t, uintptr_t, void *), void *ctx)
+{
+    const char *p = line;
+    uintptr_t lo = hex_field(&p);
+    if (*p++ != '-')
+        return;
+    uintptr_t hi = hex_field(&p);
+    if (*p++ != ' ' || p[0] != 'r')
+        return;
+    int writable = p[1] == 'w', shared = p[3] == 's';
+    for (int field = 0; field < 4 && *p; field++) { /* perms offset dev inode */
+        while (*p && *p != ' ')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    int anonymous = *p == '\0' || *p == '\n';
+    if (*p == '[') /* [stack], [heap] are the program's; [vvar], [vdso], [vsyscall] the kernel's */
+        anonymous = p[1] == 's' || p[1] == 'h';
+    if (!anonymous && (strncmp(p, "/dev/", 5) == 0 || *p == '['))
+        return;
+    if ((writable && !(shared && !anonymous)) || anonymous)
+        fn(lo, hi, ctx);
+}
+
+int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx)
+{
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    static char buf[16384]; /* callers hold the debug profile's check lock */
+    size_t have = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        have += (size_t)r;
+        buf[have] = '\0';
+        char *line = buf, *nl;
+        while ((nl = strchr(line, '\n'))) {
+            *nl = '\0';
+            mapping_line(line, fn, ctx);
+            line = nl + 1;
+        }
+        have = (size_t)(buf + have - line);
+        memmove(buf, line, have);
+        if (have == sizeof buf - 1) /* a line longer than the buffer: drop it */
+            have = 0;
+    }
+    close(fd);
+    return 0;
+}
+
+/* ---- guard pages ---------------------------------------------------------- */
+
+void *platform_reserve(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+int platform_protect(void *addr, size_t size, int accessible)
+{
+    return mprotect(addr, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
+}
+
+static size_t count_lines(const char *path, size_t most)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return most;
+    char buf[4096];
+    size_t lines = 0;
+    ssize_t r;
+    while ((r = read(fd, buf, sizeof buf)) > 0 || (r < 0 && errno == EINTR))
+        for (ssize_t i = 0; i < r; i++)
+            lines += buf[i] == '\n';
+    close(fd);
+    return lines;
+}
+
+size_t platform_mappings_left(void)
+{
+    size_t most = 65530; /* Linux's default */
+    int fd = open("/proc/sys/vm/max_map_count", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[32];
+        ssize_t r = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (r > 0) {
+            size_t v = 0;
+            for (ssize_t i = 0; i < r && buf[i] >= '0' && buf[i] <= '9'; i++)
+                v = v * 10 + (size_t)(buf[i] - '0');
+            if (v)
+                most = v;
+        }
+    }
+    size_t used = count_lines("/proc/self/maps", most);
+    return used < most ? most - used : 0;
+}
+
+static int (*fault_fn)(const void *addr, char access, uintptr_t pc);
+static struct sigaction chained; /* the program's SIGSEGV action */
+static int catching;
+
+#if defined(__x86_64__)
+static char fault_access(const void *uc)
+{
+    return ((const ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2 ? 'w' : 'r'; /* the page-fault error code */
+}
+
+static uintptr_t fault_pc(const void *uc)
+{
+    return (uintptr_t)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+}
+#else
+static char fault_access(const void *uc)
+{
+    (void)uc;
+    return '?';
+}
+
+static uintptr_t fault_pc(const void *uc)
+{
+    (void)uc;
+    return 0;
+}
+#endif
+
+static void on_fault(int sig, siginfo_t *info, void *uc)
+{
+    int saved = errno;
+    if (fault_fn && fault_fn(info->si_addr, fault_access(uc), fault_pc(uc))) {
+        errno = saved;
+        return;
+    }
+    errno = saved;
+    if (chained.sa_flags & SA_SIGINFO) {
+        chained.sa_sigaction(sig, info, uc);
+    } else if (chained.sa_handler != SIG_DFL && chained.sa_handler != SIG_IGN) {
+        chained.sa_handler(sig);
+    } else { /* the default: die of this signal when the access is retried */
+        struct sigaction dfl = {0};
+        dfl.sa_handler = SIG_DFL;
+        __sigaction(sig, &dfl, NULL);
+    }
+}
+
+int platform_catch_faults(int (*fn)(const void *addr, char access, uintptr_t pc))
+{
+    struct sigaction sa = {0};
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    fault_fn = fn;
+    if (__sigaction(SIGSEGV, &sa, &chained) != 0)
+        return -1;
+    __atomic_store_n(&catching, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int platform_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig != SIGSEGV || !__atomic_load_n(&catching, __ATOMIC_ACQUIRE))
+        return __sigaction(sig, act, old);
+    struct sigaction was = chained;
+    if (act)
+        chained = *act;
+    if (old)
+        *old = was;
+    return 0;
+}
+
+void (*platform_signal(int sig, void (*handler)(int)))(int)
+{
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, sig);
+    if (platform_sigaction(sig, &sa, &old) != 0)
+        return SIG_ERR;
+    return old.sa_handler;
 }
 
 uint32_t platform_process_id(void)

@@ -1,15 +1,23 @@
 /* tests/debug/bugs.c — heap bugs, one per run: `bugs KIND` commits the bug
  * KIND with plain malloc and free, each step in a named function so that
  * a report's stacks can be checked for those names (run.sh does). A run
- * that survives its bug prints "survived KIND" and exits 0. */
+ * that survives its bug prints "survived KIND" and exits 0. It links no
+ * allocator: run it under warden-run, LD_PRELOAD or another tool (warden's
+ * API is used when warden is there). */
+#define _GNU_SOURCE
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "warden.h"
-
 #define NOINLINE __attribute__((noinline))
+
+/* warden's API, when warden is the malloc */
+__attribute__((weak)) int warden_check_all(char *why, size_t why_size);
+__attribute__((weak)) size_t warden_leak_report(void);
 
 static volatile unsigned char sink;
 
@@ -28,6 +36,20 @@ NOINLINE static void write_at(char *p, long offset)
     p[offset] = 'x';
 }
 
+NOINLINE static char read_at(const char *p, long offset)
+{
+    return ((const volatile char *)p)[offset];
+}
+
+static sigjmp_buf escape;
+
+static void on_segv(int sig)
+{
+    (void)sig;
+    printf("the program's own handler ran\n");
+    siglongjmp(escape, 1);
+}
+
 /* Allocations and frees enough to push every block out of a 64 MiB quarantine. */
 NOINLINE static void churn(void)
 {
@@ -36,6 +58,62 @@ NOINLINE static void churn(void)
         memset(q, 1, 64);
         free(q);
     }
+}
+
+typedef struct node {
+    struct node *next;
+    char text[24];
+} node;
+
+/* globals a correct program keeps at exit (not static: the compiler would
+ * drop stores to a static nobody reads) */
+node *kept;
+char *kept_interior;
+__thread void *kept_in_tls;
+
+NOINLINE static node *allocate_head(void)
+{
+    node *n = malloc(sizeof *n);
+    n->next = NULL;
+    strcpy(n->text, "head");
+    return n;
+}
+
+NOINLINE static node *allocate_child(void)
+{
+    node *n = malloc(sizeof *n);
+    n->next = NULL;
+    strcpy(n->text, "child");
+    return n;
+}
+
+/* Overwrites the dead frames below the caller (where a lost pointer may
+ * linger in a stale slot and, as for any conservative scan, hide a leak). */
+NOINLINE static void scrub_stack(void)
+{
+    volatile char junk[16384];
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = 0;
+}
+
+NOINLINE static void lose_list(int cycle)
+{
+    node *head = allocate_head();
+    head->next = allocate_child();
+    if (cycle)
+        head->next->next = head;
+}
+
+static volatile int holding;
+
+static void *hold_on_stack(void *arg)
+{
+    void *volatile mine = malloc(72); /* reachable only from this thread's stack */
+    (void)arg;
+    holding = 1;
+    for (;;)
+        sink = *(volatile unsigned char *)mine;
+    return NULL;
 }
 
 static void *hammer_freed(void *p)
@@ -70,7 +148,7 @@ int main(int argc, char **argv)
         char *p = allocate_block(40);
         write_at(p, 41);
         char why[200];
-        printf("check_all %d\n", warden_check_all(why, sizeof why));
+        printf("check_all %d\n", warden_check_all ? warden_check_all(why, sizeof why) : -1);
     } else if (!strcmp(kind, "use_after_free_write")) { /* found when it leaves the quarantine */
         char *p = allocate_block(48);
         release_block(p);
@@ -108,6 +186,48 @@ int main(int argc, char **argv)
             pthread_create(&t[i], NULL, hammer_freed, p);
         for (int i = 0; i < 4; i++)
             pthread_join(t[i], NULL);
+    } else if (!strcmp(kind, "overflow_read")) { /* a read past the end: only a guard page sees it */
+        char *p = allocate_block(32);
+        sink = (unsigned char)read_at(p, 32);
+        release_block(p);
+    } else if (!strcmp(kind, "underflow_read")) { /* a page-sized block starts on its page */
+        char *p = allocate_block(4096);
+        sink = (unsigned char)read_at(p, -1);
+        release_block(p);
+    } else if (!strcmp(kind, "use_after_free_read")) {
+        char *p = allocate_block(48);
+        release_block(p);
+        sink = (unsigned char)read_at(p, 8);
+    } else if (!strcmp(kind, "segv_handler_chained")) { /* correct: the program's own SIGSEGV handler still runs */
+        signal(SIGSEGV, on_segv);
+        if (sigsetjmp(escape, 1) == 0)
+            sink = *(volatile unsigned char *)(uintptr_t)16; /* a NULL-page read the program expects */
+        char *p = allocate_block(32);
+        release_block(p);
+    } else if (!strcmp(kind, "leak")) { /* nothing points at it: a direct leak */
+        memset(allocate_block(100), 1, 100);
+        scrub_stack();
+    } else if (!strcmp(kind, "leak_indirect")) { /* the child only through the lost head */
+        lose_list(0);
+        scrub_stack();
+    } else if (!strcmp(kind, "leak_cycle")) { /* two lost blocks pointing at each other */
+        lose_list(1);
+        scrub_stack();
+    } else if (!strcmp(kind, "leak_report_api")) { /* warden_leak_report() mid-run, then at exit */
+        memset(allocate_block(40), 2, 40);
+        scrub_stack();
+        printf("warden_leak_report %zu\n", warden_leak_report ? warden_leak_report() : (size_t)0);
+    } else if (!strcmp(kind, "keeps_globals")) { /* correct: reachable from data, TLS, a thread's stack */
+        kept = allocate_head();
+        kept->next = allocate_child();  /* through a reachable block */
+        kept_interior = allocate_block(64) + 10; /* an interior pointer */
+        kept_in_tls = allocate_block(48);
+        pthread_t t;
+        pthread_create(&t, NULL, hold_on_stack, NULL);
+        while (!holding)
+            ;
+        release_block(allocate_block(16));
+        scrub_stack();
     } else {
         fprintf(stderr, "bugs: unknown kind %s\n", kind);
         return 2;

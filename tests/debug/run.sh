@@ -50,6 +50,26 @@ debug free_interior 134 "ERROR: invalid-free" "not the start of a block in use" 
 debug realloc_freed 134 "ERROR: heap-use-after-free" "realloc(0x" "freed already" @main @release_block
 debug uninitialised 0 "first byte 0xbe"
 
+# leaks: found by reachability at exit (status 23), grouped by allocation stack
+debug leak 23 "survived leak" "ERROR: memory leaks: 100 bytes in 1 block lost" "Direct leak of 100 bytes in 1 block" \
+  @allocate_block @main "SUMMARY: 100 bytes leaked in 1 block"
+debug leak_indirect 23 "ERROR: memory leaks: 64 bytes in 2 blocks lost" "Direct leak of 32 bytes in 1 block" \
+  "Indirect leak of 32 bytes in 1 block" @allocate_head @allocate_child @lose_list
+section_names leak_indirect "Direct leak" allocate_head
+section_names leak_indirect "Indirect leak" allocate_child
+debug leak_cycle 23 "Direct leak of 32 bytes" "Indirect leak of 32 bytes" @lose_list
+debug leak_report_api 23 "warden_leak_report 40" "Direct leak of 40 bytes in 1 block" @allocate_block
+[ "$(grep -c 'ERROR: memory leaks' <<< "$out")" -eq 2 ] || fail "leak_report_api: not reported on demand and at exit"
+# a correct program keeping blocks in globals, TLS, another thread's stack, by an interior pointer
+debug keeps_globals 0 "survived keeps_globals"
+grep -q "warden: " <<< "$out" && fail "keeps_globals: a report: $out"
+out=$(WARDEN_OPTIONS=leak_reachable=1 "$run" "$bugs" keeps_globals 2>&1); rc=$?
+[ "$rc" -eq 0 ] && ! grep -q "ERROR" <<< "$out" && grep -q "Still reachable: 72 bytes in 1 block" <<< "$out" \
+  && grep -q "Still reachable: 64 bytes in 1 block" <<< "$out" && echo "ok   keeps_globals, leak_reachable=1" \
+  || { fail "leak_reachable=1: exit $rc"; echo "$out" >&2; }
+out=$(WARDEN_OPTIONS=detect_leaks=0 "$run" "$bugs" leak 2>&1); rc=$?
+[ "$rc" -eq 0 ] && ! grep -q "warden" <<< "$out" && echo "ok   detect_leaks=0" || fail "detect_leaks=0: exit $rc: $out"
+
 # halt_on_error=0: each bug once, the program goes on, and ends with status 23
 out=$(WARDEN_OPTIONS=halt_on_error=0 "$run" "$bugs" four_threads_double_free 2>&1); rc=$?
 n=$(grep -c "ERROR:" <<< "$out")

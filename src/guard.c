@@ -1,0 +1,239 @@
+/* guard.c — the guard pool (guard.h).
+ *
+ *   slot i: [guard_lo + i * GUARD_STRIDE, + GUARD_STRIDE)
+ *   | inaccessible ...      | data pages, accessible while live    | guard page |
+ *                          start              user ... user + size  end
+ *
+ * The block is placed as late as its alignment lets it, so its end touches
+ * the guard page (up to alignment - 1 bytes between them, which debug.c
+ * fills with canary); the page before start is inaccessible too (the slot's
+ * unused pages or the previous slot's guard page), so an underflow faults
+ * when the block starts on a page.
+ *
+ * Slot states: FRESH (never used; slots [pool_fresh, pool_slots) are), LIVE, FREED
+ * (inaccessible, in the FIFO). A slot whose page was opened after a report
+ * is never reused. The slot table keeps offsets, not pointers: the leak
+ * scan must not take it for the program's. Per slot two syscalls: one
+ * mprotect at allocation, one at free (freed pages stay resident, so reuse
+ * takes no page fault; the pool bounds them). */
+#include "guard.h"
+
+#include "platform.h"
+#include "platform_debug.h"
+#include "report.h"
+
+#define GUARD_STRIDE ((uintptr_t)GUARD_SLOT_PAGES * PLATFORM_PAGE)
+#define GUARD_MOST_SLOTS 16384
+#define GUARD_FIFO_KEEP 1024 /* freed slots that wait before they are reused rather than a fresh one */
+#define GUARD_NONE UINT32_MAX
+
+enum { SLOT_FRESH, SLOT_ARMING, SLOT_LIVE, SLOT_FREED };
+
+typedef struct slot {
+    uint32_t user;  /* the user pointer's offset into the slot */
+    uint32_t pages; /* data pages accessible (live) or last accessible (freed) */
+    uint32_t state;
+    uint32_t next;  /* the FIFO's link */
+    uint32_t opened; /* a page was opened after a report: never reused */
+} slot;
+
+uintptr_t guard_lo, guard_hi;
+static slot *pool_table;
+static unsigned char *pool_records;
+static size_t pool_record_size, pool_slots, pool_fresh, pool_live;
+static uint32_t pool_fifo_head = GUARD_NONE, pool_fifo_tail = GUARD_NONE;
+static size_t pool_fifo_len;
+static size_t pool_rate;
+static int pool_said_full;
+static platform_lock guard_mutex;
+static WARDEN_TLS size_t pool_countdown;
+
+int guard_setup(size_t slots, size_t sample_rate, size_t record_bytes, char *err, size_t err_size)
+{
+    if (!slots) {
+        size_t left = platform_mappings_left();
+        slots = left / 4; /* a live or freed slot costs up to two mappings: half the room left */
+        slots = slots < GUARD_MOST_SLOTS ? slots : GUARD_MOST_SLOTS;
+        if (slots < 64) {
+            report_format(err, err_size, "only %zu mappings left below vm.max_map_count: no room for guard pages", left);
+            return -1;
+        }
+    }
+    unsigned char *pool = platform_reserve(slots * GUARD_STRIDE);
+    size_t meta = (slots * (sizeof(slot) + record_bytes) + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
+    unsigned char *m = pool ? platform_map(meta) : NULL;
+    if (!m) {
+        report_format(err, err_size, "cannot reserve its guard pool of %zu slots (out of address space)", slots);
+        return -1;
+    }
+    pool_table = (slot *)(void *)m;
+    pool_records = m + slots * sizeof(slot);
+    pool_record_size = record_bytes;
+    pool_slots = slots;
+    pool_rate = sample_rate;
+    platform_lock_init(&guard_mutex);
+    guard_lo = (uintptr_t)pool;
+    guard_hi = guard_lo + slots * GUARD_STRIDE;
+    return 0;
+}
+
+int guard_sampled(void)
+{
+    if (pool_rate <= 1)
+        return pool_rate == 1;
+    if (pool_countdown) {
+        pool_countdown--;
+        return 0;
+    }
+    pool_countdown = pool_rate - 1;
+    return 1;
+}
+
+static size_t index_of(const void *p)
+{
+    return ((uintptr_t)p - guard_lo) / GUARD_STRIDE;
+}
+
+static unsigned char *slot_end(size_t i)
+{
+    return (unsigned char *)(guard_lo + (i + 1) * GUARD_STRIDE - PLATFORM_PAGE);
+}
+
+/* A slot to use, under the lock: an old freed one once enough wait, else a fresh one. */
+static uint32_t take_slot(void)
+{
+    while (pool_fifo_len > (pool_fresh < pool_slots ? GUARD_FIFO_KEEP : 0)) {
+        uint32_t i = pool_fifo_head;
+        pool_fifo_head = pool_table[i].next;
+        if (pool_fifo_head == GUARD_NONE)
+            pool_fifo_tail = GUARD_NONE;
+        pool_fifo_len--;
+        if (!pool_table[i].opened)
+            return i;
+    }
+    return pool_fresh < pool_slots ? (uint32_t)pool_fresh++ : GUARD_NONE;
+}
+
+static void say_once(const char *text)
+{
+    if (!__atomic_exchange_n(&pool_said_full, 1, __ATOMIC_RELAXED)) {
+        char line[300];
+        size_t n = report_format(line, sizeof line, "warden: %s: further blocks get canaries only\n", text);
+        platform_write_error(line, n);
+    }
+}
+
+void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned char **end)
+{
+    size_t a = alignment < 16 ? 16 : alignment;
+    size_t span = size ? size : 1;
+    if (a > PLATFORM_PAGE || span > (GUARD_SLOT_PAGES - 1) * PLATFORM_PAGE - a)
+        return NULL;
+    platform_lock_acquire(&guard_mutex);
+    uint32_t i = take_slot();
+    if (i != GUARD_NONE) {
+        pool_table[i].state = SLOT_ARMING;
+        pool_live++;
+    }
+    platform_lock_release(&guard_mutex);
+    if (i == GUARD_NONE) {
+        say_once("every slot of the guard pool is in use (guard_slots)");
+        return NULL;
+    }
+    unsigned char *e = slot_end(i);
+    unsigned char *user = (unsigned char *)(((uintptr_t)e - span) & ~(uintptr_t)(a - 1));
+    uint32_t pages = (uint32_t)(((uintptr_t)e - (uintptr_t)user + PLATFORM_PAGE - 1) / PLATFORM_PAGE);
+    unsigned char *s = e - (size_t)pages * PLATFORM_PAGE;
+    if (platform_protect(s, (size_t)pages * PLATFORM_PAGE, 1) != 0) { /* the map count ran out after all */
+        platform_lock_acquire(&guard_mutex);
+        pool_table[i] = (slot){0, 0, SLOT_FREED, GUARD_NONE, 1};
+        pool_live--;
+        platform_lock_release(&guard_mutex);
+        say_once("the kernel refused more guard pages (vm.max_map_count)");
+        return NULL;
+    }
+    pool_table[i].user = (uint32_t)((uintptr_t)user - (guard_lo + i * GUARD_STRIDE));
+    pool_table[i].pages = pages;
+    __atomic_store_n(&pool_table[i].state, SLOT_LIVE, __ATOMIC_RELEASE);
+    *start = s;
+    *end = e;
+    return user;
+}
+
+void guard_free(const void *user)
+{
+    size_t i = index_of(user);
+    unsigned char *e = slot_end(i);
+    size_t bytes = (size_t)pool_table[i].pages * PLATFORM_PAGE;
+    platform_lock_acquire(&guard_mutex);
+    pool_table[i].state = SLOT_FREED;
+    pool_live--;
+    platform_lock_release(&guard_mutex);
+    if (pool_table[i].opened)
+        return; /* stays as it is, out of use */
+    platform_protect(e - bytes, bytes, 0);
+    if (bytes > PLATFORM_PAGE) /* keep one page resident for a quick reuse, not all */
+        platform_purge(e - bytes, bytes - PLATFORM_PAGE);
+    platform_lock_acquire(&guard_mutex);
+    pool_table[i].next = GUARD_NONE;
+    if (pool_fifo_tail == GUARD_NONE)
+        pool_fifo_head = (uint32_t)i;
+    else
+        pool_table[pool_fifo_tail].next = (uint32_t)i;
+    pool_fifo_tail = (uint32_t)i;
+    pool_fifo_len++;
+    platform_lock_release(&guard_mutex);
+}
+
+void *guard_record(const void *p)
+{
+    return pool_records + index_of(p) * pool_record_size;
+}
+
+int guard_block_of(const void *p, unsigned char **user, unsigned char **start, unsigned char **end)
+{
+    size_t i = index_of(p);
+    uint32_t state = __atomic_load_n(&pool_table[i].state, __ATOMIC_ACQUIRE);
+    if (state != SLOT_LIVE && state != SLOT_FREED)
+        return -1;
+    *end = slot_end(i);
+    *start = *end - (size_t)pool_table[i].pages * PLATFORM_PAGE;
+    *user = (unsigned char *)(guard_lo + i * GUARD_STRIDE + pool_table[i].user);
+    return 0;
+}
+
+void guard_open(const void *p)
+{
+    size_t i = index_of(p);
+    pool_table[i].opened = 1;
+    platform_protect((void *)((uintptr_t)p & ~(uintptr_t)(PLATFORM_PAGE - 1)), PLATFORM_PAGE, 1);
+}
+
+void guard_walk(void (*fn)(void *user, void *ctx), void *ctx)
+{
+    if (!pool_slots)
+        return;
+    platform_lock_acquire(&guard_mutex);
+    for (size_t i = 0; i < pool_fresh; i++)
+        if (pool_table[i].state == SLOT_LIVE)
+            fn((void *)(guard_lo + i * GUARD_STRIDE + pool_table[i].user), ctx);
+    platform_lock_release(&guard_mutex);
+}
+
+void guard_counts(size_t *slots, size_t *live_now)
+{
+    *slots = pool_slots;
+    *live_now = __atomic_load_n(&pool_live, __ATOMIC_RELAXED);
+}
+
+void guard_lock(void)
+{
+    if (pool_slots)
+        platform_lock_acquire(&guard_mutex);
+}
+
+void guard_unlock(void)
+{
+    if (pool_slots)
+        platform_lock_release(&guard_mutex);
+}
