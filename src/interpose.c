@@ -85,7 +85,7 @@ EXPORT int malloc_trim(size_t pad)
 
 EXPORT void malloc_stats(void)
 {
-    wmalloc_print_stats();
+    wmalloc_print_stats(platform_write_stderr); /* the stderr of now, as glibc's */
 }
 
 EXPORT struct mallinfo2 mallinfo2(void)

@@ -10,13 +10,14 @@
  *
  * Roots are every mapping platform_each_mapping gives, less warden's heap
  * chunks (the page map knows them: their free blocks' links and stale bytes
- * are not the program's pointers) and less this scan's own mapping (it lists
- * every block). The caller's stack is scanned from its stack pointer up, so
+ * are not the program's pointers), the guard pool (its blocks are blocks)
+ * and this scan's own mapping (it lists every block). The caller's stack is scanned from its stack pointer up, so
  * its dead frames below do not hide leaks; other threads' stacks whole. */
 #include "leak.h"
 
 #include "bugreport.h"
 #include "compiler.h"
+#include "guard.h"
 #include "pagemap.h"
 #include "platform.h"
 #include "platform_debug.h"
@@ -178,7 +179,7 @@ static void scan_root(leak_scan *s, uintptr_t from, uintptr_t to)
     while (from < to) {
         uintptr_t chunk_end = (from | (PLATFORM_CHUNK - 1)) + 1;
         uintptr_t end = chunk_end < to ? chunk_end : to;
-        if (!pagemap_lookup((const void *)from) && !(from >= own && from < own_end))
+        if (!pagemap_lookup((const void *)from) && !(from >= own && from < own_end) && !guard_owns((const void *)from))
             scan_words(s, from, end);
         from = end;
         drain(s); /* keep the stack short: it is bounded anyway */
@@ -205,6 +206,7 @@ void leak_find(leak_scan *s)
     heap_sort(s->blocks, s->count, sizeof s->blocks[0], by_address);
     s->leader = UINT32_MAX;
     __builtin_unwind_init(); /* the callee-saved registers, onto this frame: scanned as stack */
+    platform_stop_threads(); /* theirs, onto their stacks */
     scan_roots(s);
     for (size_t i = 0; i < s->count; i++) {
         if (s->blocks[i].state != UNREACHED)
@@ -214,6 +216,7 @@ void leak_find(leak_scan *s)
         s->todo[s->todo_count++] = (uint32_t)i;
         drain(s);
     }
+    platform_resume_threads();
 }
 
 /* ---- the report -------------------------------------------------------------- */

@@ -27,8 +27,10 @@ leak_scan *leak_begin(size_t most);
 /* A live block: its first byte, its size, its allocation stack (beyond
  * most blocks, ignored). */
 void leak_add(leak_scan *s, const void *user, size_t size, uint32_t stack);
-/* Marks what the roots reach. The caller keeps the blocks from going away
- * meanwhile. */
+/* Marks what the roots reach, with every other thread stopped (their
+ * registers are roots). The caller keeps the blocks from going away
+ * meanwhile and holds no lock another thread may wait for in a way that
+ * stops it answering (none: a stopped thread waits in a signal handler). */
 void leak_find(leak_scan *s);
 /* Reports the lost blocks grouped by allocation stack, biggest first (and
  * the reachable ones too when with_reachable), fills t, and lets s go. */

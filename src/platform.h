@@ -60,5 +60,7 @@ int platform_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(v
  * stream, so what warden says at exit still arrives when the program has
  * closed its stderr (coreutils do). */
 void platform_keep_error_stream(void);
+/* Writes to the standard error stream as it is now (file descriptor 2). */
+void platform_write_stderr(const char *text, size_t len);
 
 #endif /* WARDEN_PLATFORM_H */

@@ -34,6 +34,13 @@ int platform_module_of(uintptr_t pc, platform_module *out);
  * without malloc; -1 when it cannot. */
 int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
 
+/* Stops every other thread of the process until platform_resume_threads:
+ * each waits in a signal handler (SIGRTMAX - 2), its registers saved on its
+ * own stack, where a scan finds them. Threads that block the signal are
+ * waited for a moment, then left running. The number stopped. */
+size_t platform_stop_threads(void);
+void platform_resume_threads(void);
+
 /* ---- guard pages ----
  * Inaccessible address space of size bytes (whole pages), nothing behind
  * it yet; NULL when refused. */

@@ -96,10 +96,10 @@ void platform_random(void *buf, size_t len)
 
 static int error_fd = STDERR_FILENO;
 
-void platform_write_error(const char *text, size_t len)
+static void write_all(int fd, const char *text, size_t len)
 {
     while (len > 0) {
-        ssize_t n = write(error_fd, text, len);
+        ssize_t n = write(fd, text, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -107,6 +107,16 @@ void platform_write_error(const char *text, size_t len)
         text += n;
         len -= (size_t)n;
     }
+}
+
+void platform_write_error(const char *text, size_t len)
+{
+    write_all(error_fd, text, len);
+}
+
+void platform_write_stderr(const char *text, size_t len)
+{
+    write_all(STDERR_FILENO, text, len);
 }
 
 _Noreturn void platform_abort(void)

@@ -15,7 +15,11 @@
 #include <signal.h>
 
 int __sigaction(int sig, const struct sigaction *act, struct sigaction *old); /* glibc's own, exported */
+#include <dirent.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -142,6 +146,77 @@ int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), voi
     }
     close(fd);
     return 0;
+}
+
+/* ---- stopping the other threads ---------------------------------------------- */
+
+#define STOP_SIGNAL (SIGRTMAX - 2)
+
+static int stopping, parked;
+static struct sigaction stop_was;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    __atomic_add_fetch(&parked, 1, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE))
+        sched_yield();
+    __atomic_sub_fetch(&parked, 1, __ATOMIC_ACQ_REL);
+    errno = saved;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Until parked reaches want (or ms pass). */
+static void wait_parked(int want, unsigned ms)
+{
+    uint64_t until = now_ms() + ms;
+    while (__atomic_load_n(&parked, __ATOMIC_ACQUIRE) != want && now_ms() < until)
+        sched_yield();
+}
+
+size_t platform_stop_threads(void)
+{
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sa.sa_flags = SA_RESTART;
+    sigfillset(&sa.sa_mask);
+    __atomic_store_n(&stopping, 1, __ATOMIC_RELEASE);
+    __sigaction(STOP_SIGNAL, &sa, &stop_was);
+    pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid();
+    int sent = 0;
+    char buf[4096];
+    long n;
+    while ((n = syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) { /* no opendir: it allocates */
+        for (long at = 0; at < n;) {
+            struct dirent64 *d = (struct dirent64 *)(void *)(buf + at);
+            at += d->d_reclen;
+            pid_t tid = 0;
+            for (const char *c = d->d_name; *c >= '0' && *c <= '9'; c++)
+                tid = tid * 10 + (*c - '0');
+            if (tid > 0 && tid != self && syscall(SYS_tgkill, pid, tid, STOP_SIGNAL) == 0)
+                sent++;
+        }
+    }
+    close(fd);
+    wait_parked(sent, 500);
+    return (size_t)__atomic_load_n(&parked, __ATOMIC_ACQUIRE);
+}
+
+void platform_resume_threads(void)
+{
+    __atomic_store_n(&stopping, 0, __ATOMIC_RELEASE);
+    wait_parked(0, 500);
+    __sigaction(STOP_SIGNAL, &stop_was, NULL);
 }
 
 /* ---- guard pages ---------------------------------------------------------- */

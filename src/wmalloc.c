@@ -267,7 +267,7 @@ void wmalloc_get_info(wmalloc_info *info)
     tcache_get_stats(&info->caches);
 }
 
-void wmalloc_print_stats(void)
+void wmalloc_print_stats(void (*write)(const char *text, size_t len))
 {
     wmalloc_info i;
     wmalloc_get_info(&i);
@@ -281,11 +281,11 @@ void wmalloc_print_stats(void)
                              i.free_blocks, i.free_bytes,
                              (size_t)i.caches.caches, (size_t)i.caches.refills, (size_t)i.caches.flushes,
                              (size_t)i.caches.remote_blocks, (size_t)i.caches.remote_batches);
-    platform_write_error(line, n);
+    write(line, n);
 }
 
 __attribute__((destructor)) static void at_exit(void)
 {
     if (atomic_load_u64(&ready) && opts.stats)
-        wmalloc_print_stats();
+        wmalloc_print_stats(platform_write_error);
 }

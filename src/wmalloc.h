@@ -118,7 +118,8 @@ typedef struct wmalloc_info {
     tcache_stats caches;
 } wmalloc_info;
 void wmalloc_get_info(wmalloc_info *info);
-void wmalloc_print_stats(void);
+/* The statistics in two lines, through write (platform_write_error or _stderr). */
+void wmalloc_print_stats(void (*write)(const char *text, size_t len));
 /* Runs the one-time start-up now (options, arenas); the slow paths call it. */
 void wmalloc_init(void);
 

@@ -198,6 +198,12 @@ int main(int argc, char **argv)
         char *p = allocate_block(48);
         release_block(p);
         sink = (unsigned char)read_at(p, 8);
+    } else if (!strcmp(kind, "guard_pool_full")) { /* more live blocks than guard slots: canaries take over */
+        for (int i = 0; i < 200; i++)
+            sink = (unsigned char)*allocate_block(16);
+        char *p = allocate_block(24);
+        write_at(p, 24);
+        release_block(p);
     } else if (!strcmp(kind, "segv_handler_chained")) { /* correct: the program's own SIGSEGV handler still runs */
         signal(SIGSEGV, on_segv);
         if (sigsetjmp(escape, 1) == 0)

@@ -8,11 +8,12 @@ run=$1 bugs=$2 lib=$3
 failed=0
 fail() { echo "FAIL $*" >&2; failed=1; }
 
-# debug KIND STATUS WORDS... : runs `warden-run bugs KIND`, wants STATUS and
-# every WORDS (a grep -F pattern each; "@name" means a stack frame "in name")
+# debug KIND STATUS WORDS... : runs `warden-run $mode bugs KIND`, wants STATUS
+# and every WORDS (a grep -F pattern each; "@name" means a stack frame "in name")
+mode=
 debug() {
   local kind=$1 want=$2; shift 2
-  out=$("$run" "$bugs" "$kind" 2>&1); rc=$?
+  out=$("$run" $mode "$bugs" "$kind" 2>&1); rc=$?
   [ "$rc" -eq "$want" ] || { fail "$kind: exit $rc, want $want"; echo "$out" >&2; return; }
   for w in "$@"; do
     if [[ $w == @* ]]; then
@@ -21,7 +22,7 @@ debug() {
       grep -qF -- "$w" <<< "$out" || { fail "$kind: no '$w'"; echo "$out" >&2; }
     fi
   done
-  echo "ok   $kind ($rc)"
+  echo "ok   ${mode:+$mode }$kind ($rc)"
 }
 
 # a report's "allocated by" stack, then its "freed by" stack, must name these
@@ -49,6 +50,8 @@ debug free_stack 134 "ERROR: invalid-free" "not an address warden handed out" @r
 debug free_interior 134 "ERROR: invalid-free" "not the start of a block in use" @release_block
 debug realloc_freed 134 "ERROR: heap-use-after-free" "realloc(0x" "freed already" @main @release_block
 debug uninitialised 0 "first byte 0xbe"
+debug overflow_read 0 "survived overflow_read" # a read past the end: only a guard page sees it
+debug segv_handler_chained 0 "the program's own handler ran" "survived segv_handler_chained"
 
 # leaks: found by reachability at exit (status 23), grouped by allocation stack
 debug leak 23 "survived leak" "ERROR: memory leaks: 100 bytes in 1 block lost" "Direct leak of 100 bytes in 1 block" \
@@ -69,6 +72,39 @@ out=$(WARDEN_OPTIONS=leak_reachable=1 "$run" "$bugs" keeps_globals 2>&1); rc=$?
   || { fail "leak_reachable=1: exit $rc"; echo "$out" >&2; }
 out=$(WARDEN_OPTIONS=detect_leaks=0 "$run" "$bugs" leak 2>&1); rc=$?
 [ "$rc" -eq 0 ] && ! grep -q "warden" <<< "$out" && echo "ok   detect_leaks=0" || fail "detect_leaks=0: exit $rc: $out"
+
+# --guard: every block against an inaccessible page; faults at the instruction
+mode=--guard
+debug overflow_read 134 "ERROR: heap-buffer-overflow: a read at offset 32 of the 32-byte block" "byte 1 past its end" \
+  "read(0x" @read_at @main @allocate_block
+section_names overflow_read "was allocated by" allocate_block
+debug underflow_read 134 "ERROR: heap-buffer-underflow: a read at offset -1 of the 4096-byte block" @read_at @allocate_block
+debug use_after_free_read 134 "ERROR: heap-use-after-free: a read at offset 8 of the 48-byte block" "after it was freed" \
+  @read_at @allocate_block @release_block
+section_names use_after_free_read "and freed by" release_block
+debug overflow 134 "ERROR: heap-buffer-overflow: a write at offset 16 of the 16-byte block" "write(0x" @write_at @allocate_block
+debug use_after_free_write 134 "ERROR: heap-use-after-free: a write at offset 5 of the 48-byte block" @write_at @release_block
+debug overflow_in_slack 134 "ERROR: heap-buffer-overflow" "at offset 10 of the 10-byte block" @release_block # canary, at free
+debug underflow 134 "ERROR: heap-buffer-underflow" "at offset -1 of the 32-byte block" @release_block
+debug double_free 134 "ERROR: double-free" "of the 32-byte block, freed already" @allocate_block @release_block
+debug double_free_nonadjacent 134 "ERROR: double-free" @release_block
+debug free_stack 134 "ERROR: invalid-free" "not an address warden handed out" @release_block
+debug free_interior 134 "ERROR: invalid-free" "not the start of a block in use" @release_block
+debug realloc_freed 134 "ERROR: heap-use-after-free" "realloc(0x" "freed already" @release_block
+debug overflow_at_exit 134 "ERROR: heap-buffer-overflow" "found by the heap check" @allocate_block
+debug uninitialised 0 "first byte 0xbe"
+debug leak 23 "Direct leak of 100 bytes in 1 block" @allocate_block
+debug leak_indirect 23 "Direct leak of 32 bytes in 1 block" "Indirect leak of 32 bytes in 1 block" @allocate_child
+debug keeps_globals 0 "survived keeps_globals"
+grep -q "warden: " <<< "$out" && fail "--guard keeps_globals: a report: $out"
+debug segv_handler_chained 0 "the program's own handler ran" "survived segv_handler_chained"
+out=$(WARDEN_OPTIONS=halt_on_error=0 "$run" --guard "$bugs" overflow_read 2>&1); rc=$?
+[ "$rc" -eq 23 ] && [ "$(grep -c 'ERROR:' <<< "$out")" -eq 1 ] && grep -q "survived overflow_read" <<< "$out" \
+  && echo "ok   --guard overflow_read, halt_on_error=0 (the program goes on)" || { fail "--guard halt_on_error=0: exit $rc"; echo "$out" >&2; }
+out=$(WARDEN_OPTIONS=guard_slots=64 "$run" --guard "$bugs" guard_pool_full 2>&1); rc=$?
+[ "$rc" -eq 134 ] && [ "$(grep -c 'guard pool is in use' <<< "$out")" -eq 1 ] && grep -q "at offset 24 of the 24-byte block" <<< "$out" \
+  && echo "ok   --guard guard_slots=64: the pool full, said once, canaries take over" || { fail "guard pool full: exit $rc"; echo "$out" >&2; }
+mode=
 
 # halt_on_error=0: each bug once, the program goes on, and ends with status 23
 out=$(WARDEN_OPTIONS=halt_on_error=0 "$run" "$bugs" four_threads_double_free 2>&1); rc=$?
