@@ -80,13 +80,16 @@ static unsigned char *head_of(const void *user, const debug_header *h)
     return h->offset >= CANARY_HEAD_BYTES ? (unsigned char *)(uintptr_t)user - CANARY_HEAD_BYTES : NULL;
 }
 
+/* Keyed: the fields' products with odd constants are independent (they
+ * run side by side), one mix spreads them over every bit. */
 static uint64_t seal_of(const debug_header *h, const void *user)
 {
-    uint64_t x = mix64(integrity_secret() ^ (uintptr_t)user);
-    x = mix64(x ^ h->size);
-    x = mix64(x ^ ((uint64_t)h->alloc_stack << 32 | h->free_stack));
-    x = mix64(x ^ ((uint64_t)h->alloc_thread << 32 | h->free_thread));
-    return mix64(x ^ ((uint64_t)h->offset << 32 | h->state));
+    uint64_t x = integrity_secret() ^ (uintptr_t)user;
+    x ^= h->size * 0x9e3779b97f4a7c15u;
+    x ^= ((uint64_t)h->alloc_stack << 32 | h->free_stack) * 0xc2b2ae3d27d4eb4fu;
+    x ^= ((uint64_t)h->alloc_thread << 32 | h->free_thread) * 0x165667b19e3779f9u;
+    x ^= ((uint64_t)h->offset << 32 | h->state) * 0xd6e8feb86659fd93u;
+    return mix64(x);
 }
 
 /* The word at a payload that says the header is further in (lead > 48). */
@@ -391,18 +394,18 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
 /* What blocks leaving the quarantine were found with: reported once the
  * quarantine's lock is let go (a report may wait on the program's stdio
  * locks, whose holder may be waiting for the quarantine). */
-#define PENDING_MAX 2 /* a put lets one or two blocks out, as a rule */
+#define PENDING_MAX 4 /* reported of the blocks a batch lets out (the rest: too many at once) */
 static WARDEN_TLS finding pending[PENDING_MAX];
 static WARDEN_TLS unsigned pending_count;
 
 /* A block leaving the quarantine (or freed without one): verified, then the
- * heap's. Runs under the quarantine's lock: it notes, it does not report. */
-static void release(void *user)
+ * heap's. It notes, it does not report (reports come after the batch). */
+static void release(void *user, size_t usable)
 {
     debug_header *h = header_of(user);
     unsigned char *payload = payload_of(user, h);
     finding *f = &pending[pending_count < PENDING_MAX ? pending_count : PENDING_MAX - 1];
-    if (h->seal == seal_of(h, user) && !block_intact(user, h, wmalloc_live_usable(payload), f)) {
+    if (h->seal == seal_of(h, user) && !block_intact(user, h, usable, f)) {
         f->user = user;
         f->h = *h;
         pending_count += pending_count < PENDING_MAX;
@@ -565,6 +568,9 @@ static void survey_guarded(void *user, void *ctx)
 int debug_check_all(char *why, size_t why_size)
 {
     char line[200];
+    quarantine_flush(release); /* this thread's batch, into the ring the check reads */
+    if (pending_count)
+        report_pending();
     int rc = wmalloc_check_all(line, sizeof line);
     if (rc != 0) {
         if (why && why_size)

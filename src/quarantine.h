@@ -9,12 +9,16 @@
 
 /* Holds up to bytes (0: off; everything passes straight through). */
 int quarantine_setup(size_t bytes);
-/* Takes block (bytes of memory) in; the blocks that must leave to make
- * room are given to leave(), under the quarantine's lock (leave may free
- * into the heap: the quarantine's lock comes before the heap's). */
-void quarantine_put(void *block, size_t bytes, void (*leave)(void *block));
-/* Calls fn(block, ctx) for every block held, under the lock (fn must not
- * allocate, free or report). */
+/* Takes block (bytes of memory) in. A thread gathers its blocks in a
+ * batch of its own and puts the batch in under one lock; the blocks that
+ * must leave to make room are given to leave(block, bytes) after the lock
+ * is let go, oldest first (their memory fetched ahead). */
+void quarantine_put(void *block, size_t bytes, void (*leave)(void *block, size_t bytes));
+/* Puts the calling thread's batch in now (at exit, before a check). */
+void quarantine_flush(void (*leave)(void *block, size_t bytes));
+/* Calls fn(block, ctx) for every block held (in the ring: not those still
+ * in a thread's batch), under the lock (fn must not allocate, free or
+ * report). */
 void quarantine_walk(void (*fn)(void *block, void *ctx), void *ctx);
 /* Its lock (fork). */
 void quarantine_lock(void);
