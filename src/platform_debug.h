@@ -33,6 +33,8 @@ int platform_module_of(uintptr_t pc, platform_module *out);
  * file mappings, devices nor the kernel's pages. Reads /proc/self/maps
  * without malloc; -1 when it cannot. */
 int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx);
+/* The mapping holding addr, [*lo, *hi): 0, or -1 (none, or unreadable). No malloc. */
+int platform_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi);
 
 /* Stops every other thread of the process until platform_resume_threads:
  * each waits in a signal handler (SIGRTMAX - 2), its registers saved on its

@@ -118,13 +118,16 @@ static void mapping_line(const char *line, void (*fn)(uintptr_t, uintptr_t, void
         fn(lo, hi, ctx);
 }
 
-int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx)
+/* Calls line_fn(line, ctx) for each line of /proc/self/maps (NUL-terminated,
+ * without its newline); stops when it returns non-zero. */
+static int each_maps_line(int (*line_fn)(const char *line, void *ctx), void *ctx)
 {
     int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    static char buf[16384]; /* callers hold the debug profile's check lock */
+    char buf[4096]; /* a line is far shorter (a path is at most 4096 bytes: such a line is dropped) */
     size_t have = 0;
+    int stop = 0;
     for (;;) {
         ssize_t r = read(fd, buf + have, sizeof buf - 1 - have);
         if (r < 0 && errno == EINTR)
@@ -134,17 +137,66 @@ int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), voi
         have += (size_t)r;
         buf[have] = '\0';
         char *line = buf, *nl;
-        while ((nl = strchr(line, '\n'))) {
+        while (!stop && (nl = strchr(line, '\n'))) {
             *nl = '\0';
-            mapping_line(line, fn, ctx);
+            stop = line_fn(line, ctx);
             line = nl + 1;
         }
+        if (stop)
+            break;
         have = (size_t)(buf + have - line);
         memmove(buf, line, have);
         if (have == sizeof buf - 1) /* a line longer than the buffer: drop it */
             have = 0;
     }
     close(fd);
+    return 0;
+}
+
+typedef struct mapping_walk {
+    void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx);
+    void *ctx;
+} mapping_walk;
+
+static int walk_line(const char *line, void *arg)
+{
+    mapping_walk *w = arg;
+    mapping_line(line, w->fn, w->ctx);
+    return 0;
+}
+
+int platform_each_mapping(void (*fn)(uintptr_t lo, uintptr_t hi, void *ctx), void *ctx)
+{
+    mapping_walk w = {fn, ctx};
+    return each_maps_line(walk_line, &w);
+}
+
+typedef struct mapping_find {
+    uintptr_t addr, lo, hi;
+} mapping_find;
+
+static int find_line(const char *line, void *arg)
+{
+    mapping_find *f = arg;
+    const char *p = line;
+    uintptr_t lo = hex_field(&p);
+    if (*p++ != '-')
+        return 0;
+    uintptr_t hi = hex_field(&p);
+    if (f->addr < lo || f->addr >= hi)
+        return 0;
+    f->lo = lo;
+    f->hi = hi;
+    return 1;
+}
+
+int platform_mapping_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+    mapping_find f = {addr, 0, 0};
+    if (each_maps_line(find_line, &f) != 0 || !f.hi)
+        return -1;
+    *lo = f.lo;
+    *hi = f.hi;
     return 0;
 }
 

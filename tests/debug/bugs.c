@@ -60,6 +60,22 @@ NOINLINE static void churn(void)
     }
 }
 
+/* Two call paths of the same depth into allocate_block: the stacks warden
+ * caches must still tell them apart. */
+NOINLINE static char *allocate_via_a(size_t n)
+{
+    char *p = allocate_block(n);
+    sink = (unsigned char)p[0];
+    return p;
+}
+
+NOINLINE static char *allocate_via_b(size_t n)
+{
+    char *p = allocate_block(n);
+    sink = (unsigned char)p[0];
+    return p;
+}
+
 typedef struct node {
     struct node *next;
     char text[24];
@@ -209,6 +225,12 @@ int main(int argc, char **argv)
         if (sigsetjmp(escape, 1) == 0)
             sink = *(volatile unsigned char *)(uintptr_t)16; /* a NULL-page read the program expects */
         char *p = allocate_block(32);
+        release_block(p);
+    } else if (!strcmp(kind, "overflow_after_many")) { /* 5000 blocks by one path, the bad one by another */
+        for (int i = 0; i < 5000; i++)
+            release_block(allocate_via_a(16));
+        char *p = allocate_via_b(16);
+        write_at(p, 16);
         release_block(p);
     } else if (!strcmp(kind, "leak")) { /* nothing points at it: a direct leak */
         memset(allocate_block(100), 1, 100);

@@ -36,6 +36,10 @@ debug overflow 134 "ERROR: heap-buffer-overflow" "at offset 16 of the 16-byte bl
   "free(0x" @release_block @allocate_block @main "allocated by thread T0" "aborting (halt_on_error=1)"
 section_names overflow "was allocated by" allocate_block
 debug overflow_in_slack 134 "ERROR: heap-buffer-overflow" "at offset 10 of the 10-byte block" @release_block
+# the stacks cached for 5000 blocks by one path must not stand for another
+debug overflow_after_many 134 "ERROR: heap-buffer-overflow" @allocate_via_b @allocate_block
+section_names overflow_after_many "was allocated by" allocate_via_b
+grep -q "in allocate_via_a " <<< "$out" && fail "overflow_after_many: the stack of the other path: $out"
 debug underflow 134 "ERROR: heap-buffer-underflow" "at offset -1 of the 32-byte block" @release_block @allocate_block
 debug overflow_at_exit 134 "survived overflow_at_exit" "ERROR: heap-buffer-overflow" "at offset 30 of the 24-byte block" \
   "found by the heap check" @allocate_block
