@@ -111,6 +111,8 @@ int debug_wanted(const options *o)
            o->detect_leaks || o->guard_rate;
 }
 
+static void thread_exit(void);
+
 int debug_start(const options *o, char *err, size_t err_size)
 {
     if (!WMALLOC_LOCK_FREE) {
@@ -138,6 +140,7 @@ int debug_start(const options *o, char *err, size_t err_size)
     symbolize_setup((int)o->symbolize);
     bugreport_setup((int)o->halt_on_error, thread_number);
     platform_lock_init(&check_lock);
+    wmalloc_on_thread_exit(thread_exit);
     started = 1;
     return 0;
 }
@@ -418,6 +421,14 @@ static void report_pending(void)
     for (unsigned i = 0; i < pending_count; i++)
         report_finding(&pending[i], "the quarantine", 0);
     pending_count = 0;
+}
+
+/* A thread ends: the freed blocks it gathered go into the quarantine. */
+static void thread_exit(void)
+{
+    quarantine_flush(release);
+    if (pending_count)
+        report_pending();
 }
 
 static void report_freed(const void *ptr, const debug_header *h, const char *kind, const char *op, const char *words)

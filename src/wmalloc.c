@@ -42,8 +42,17 @@ static _Noreturn void die(const char *line)
     platform_exit(1);
 }
 
+static void (*on_thread_exit)(void);
+
+void wmalloc_on_thread_exit(void (*fn)(void))
+{
+    on_thread_exit = fn;
+}
+
 static void thread_end(void *cache)
 {
+    if (on_thread_exit)
+        on_thread_exit(); /* it may still free: the cache is the thread's yet */
     tcache_release(cache);
     wmalloc_self = WMALLOC_DEAD; /* frees that still come take the heap path */
 }

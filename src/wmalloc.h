@@ -118,6 +118,9 @@ typedef struct wmalloc_info {
     tcache_stats caches;
 } wmalloc_info;
 void wmalloc_get_info(wmalloc_info *info);
+/* fn runs when a thread that allocated ends, before its cache goes back
+ * (the debug profile lets its freed blocks in then). */
+void wmalloc_on_thread_exit(void (*fn)(void));
 /* The statistics in two lines, through write (platform_write_error or _stderr). */
 void wmalloc_print_stats(void (*write)(const char *text, size_t len));
 /* Runs the one-time start-up now (options, arenas); the slow paths call it. */

@@ -132,6 +132,15 @@ static void *hold_on_stack(void *arg)
     return NULL;
 }
 
+static void *free_then_write(void *arg)
+{
+    (void)arg;
+    char *p = allocate_block(48);
+    release_block(p);
+    write_at(p, 5); /* and the thread ends, its last frees not yet in the quarantine's ring */
+    return NULL;
+}
+
 static void *hammer_freed(void *p)
 {
     free(p); /* the same freed block, from four threads */
@@ -169,6 +178,11 @@ int main(int argc, char **argv)
         char *p = allocate_block(48);
         release_block(p);
         write_at(p, 5);
+        churn();
+    } else if (!strcmp(kind, "use_after_free_write_thread")) { /* the block a thread freed last */
+        pthread_t t;
+        pthread_create(&t, NULL, free_then_write, NULL);
+        pthread_join(t, NULL);
         churn();
     } else if (!strcmp(kind, "double_free")) {
         char *p = allocate_block(32);

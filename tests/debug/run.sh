@@ -47,6 +47,7 @@ debug overflow_check_all 134 "ERROR: heap-buffer-overflow" "at offset 41 of the 
 debug use_after_free_write 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" "the first at offset 5" \
   "found by the quarantine" @allocate_block @release_block
 section_names use_after_free_write "and freed by" release_block
+debug use_after_free_write_thread 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" "by thread T1" @release_block
 debug double_free 134 "ERROR: double-free" "of the 32-byte block, freed already" @main @allocate_block @release_block
 section_names double_free "and freed by" release_block
 debug double_free_nonadjacent 134 "ERROR: double-free" "of the 32-byte block, freed already" @release_block
