@@ -397,7 +397,7 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
 /* What blocks leaving the quarantine were found with: reported once the
  * quarantine's lock is let go (a report may wait on the program's stdio
  * locks, whose holder may be waiting for the quarantine). */
-#define PENDING_MAX 4 /* reported of the blocks a batch lets out (the rest: too many at once) */
+#define PENDING_MAX 2 /* reported of the blocks a batch lets out (the rest: too many at once; TLS is dear) */
 static WARDEN_TLS finding pending[PENDING_MAX];
 static WARDEN_TLS unsigned pending_count;
 
@@ -429,6 +429,7 @@ static void thread_exit(void)
     quarantine_flush(release);
     if (pending_count)
         report_pending();
+    depot_thread_end();
 }
 
 static void report_freed(const void *ptr, const debug_header *h, const char *kind, const char *op, const char *words)

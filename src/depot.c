@@ -16,6 +16,9 @@
 #include "mix.h"
 #include "platform.h"
 #include "platform_debug.h"
+#include "wmalloc.h"
+
+#include <string.h>
 
 #define TABLE_SLOTS ((size_t)1 << 20)
 #define STORE_WORDS ((size_t)8 << 20) /* 64 MiB of address space, touched as used */
@@ -149,17 +152,45 @@ typedef struct recent {
 } recent;
 
 typedef struct recent_stacks {
-    uintptr_t lo, hi; /* the thread's stack mapping; hi 0: not known yet */
-    unsigned captures;
+    uintptr_t lo, hi; /* the thread's stack mapping */
     recent way[RECENT_WAYS];
 } recent_stacks;
 
-static WARDEN_TLS recent_stacks mine;
+/* A heap block of the release allocator, made after RECENT_AFTER captures
+ * (so the release mode, and short threads, carry no 4 KiB of TLS for it);
+ * given back when the thread ends. */
+static WARDEN_TLS recent_stacks *mine;
+static WARDEN_TLS unsigned captures;
+static WARDEN_TLS int thread_ended;
+
+void depot_thread_end(void)
+{
+    wmalloc_free(mine);
+    mine = NULL;
+    thread_ended = 1;
+}
 
 static recent *recent_way(uintptr_t frame, uintptr_t ret)
 {
     uint64_t h = ((frame >> 4) ^ ret) * 0x9e3779b97f4a7c15u;
-    return &mine.way[h >> (64 - 4)];
+    return &mine->way[h >> (64 - 4)];
+}
+
+/* The thread's cache, made once it has captured enough (NULL until then). */
+static recent_stacks *recent_of(uintptr_t frame)
+{
+    if (mine || thread_ended || ++captures < RECENT_AFTER)
+        return mine;
+    uintptr_t lo, hi;
+    if (captures > RECENT_AFTER || platform_mapping_of(frame, &lo, &hi) != 0)
+        return NULL; /* (tried once) */
+    recent_stacks *r = wmalloc_malloc(sizeof *r);
+    if (r) {
+        memset(r, 0, sizeof *r);
+        r->lo = lo;
+        r->hi = hi;
+    }
+    return mine = r;
 }
 
 static stack_id recent_lookup(const recent *r, uintptr_t frame, uintptr_t ret)
@@ -177,14 +208,10 @@ static stack_id recent_lookup(const recent *r, uintptr_t frame, uintptr_t ret)
  * addresses are all found in order up the stack within its mapping. */
 static void recent_keep(recent *r, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n, stack_id id)
 {
-    if (!mine.hi) {
-        if (++mine.captures < RECENT_AFTER || platform_mapping_of(frame, &mine.lo, &mine.hi) != 0)
-            return;
-    }
-    if (n > RECENT_DEPTH || frame < mine.lo || frame >= mine.hi || (frame & 7u))
+    if (n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
         return;
     r->frame = 0;
-    const uintptr_t *w = (const uintptr_t *)frame, *end = (const uintptr_t *)mine.hi;
+    const uintptr_t *w = (const uintptr_t *)frame, *end = (const uintptr_t *)mine->hi;
     size_t at = 0;
     for (size_t k = 0; k < n; k++, at++) {
         while (w + at < end && w[at] != pcs[k])
@@ -205,8 +232,8 @@ WARDEN_NOINLINE stack_id depot_capture(void)
     if (depth_kept == 0 || busy)
         return 0;
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0), ret = (uintptr_t)__builtin_return_address(0);
-    recent *r = recent_way(frame, ret);
-    stack_id known = recent_lookup(r, frame, ret);
+    recent *r = recent_of(frame) ? recent_way(frame, ret) : NULL;
+    stack_id known = r ? recent_lookup(r, frame, ret) : 0;
     if (known)
         return known;
     void *raw[DEPOT_MAX_DEPTH + 16];
@@ -216,7 +243,7 @@ WARDEN_NOINLINE stack_id depot_capture(void)
         return 0;
     const uintptr_t *pcs = (const uintptr_t *)(void *)(raw + first);
     stack_id id = depot_find(pcs, n);
-    if (id)
+    if (id && r)
         recent_keep(r, frame, ret, pcs, n, id);
     return id;
 }
