@@ -142,11 +142,14 @@ static stack_id depot_find(const uintptr_t *pcs, size_t n);
 #define RECENT_WAYS 16
 #define RECENT_DEPTH 24 /* stacks kept deeper are not cached */
 #define RECENT_AFTER 256
+#define RECENT_SCAN 2048 /* stack words scanned for the return addresses at most */
+#define RECENT_REST 64   /* a key whose stack keeps changing (recursion) is not worth caching */
 
 typedef struct recent {
     uintptr_t frame, ret; /* the key; frame 0: empty */
     stack_id id;
-    uint32_t n;
+    uint16_t n;
+    uint16_t rest; /* captures this way sits out after its stack changed under its key */
     uint16_t word[RECENT_DEPTH]; /* where pc[k] sits: frame + 8 * word[k] */
     uintptr_t pc[RECENT_DEPTH];
 } recent;
@@ -193,14 +196,22 @@ static recent_stacks *recent_of(uintptr_t frame)
     return mine = r;
 }
 
-static stack_id recent_lookup(const recent *r, uintptr_t frame, uintptr_t ret)
+static stack_id recent_lookup(recent *r, uintptr_t frame, uintptr_t ret)
 {
+    if (r->rest) {
+        r->rest--;
+        return 0;
+    }
     if (r->frame != frame || r->ret != ret || !r->id)
         return 0;
     const uintptr_t *w = (const uintptr_t *)frame;
-    for (uint32_t k = 0; k < r->n; k++)
-        if (w[r->word[k]] != r->pc[k])
+    for (uint32_t k = 0; k < r->n; k++) {
+        if (w[r->word[k]] != r->pc[k]) {
+            r->rest = RECENT_REST; /* the same key, another stack */
+            r->frame = 0;
             return 0;
+        }
+    }
     return r->id;
 }
 
@@ -208,20 +219,20 @@ static stack_id recent_lookup(const recent *r, uintptr_t frame, uintptr_t ret)
  * addresses are all found in order up the stack within its mapping. */
 static void recent_keep(recent *r, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n, stack_id id)
 {
-    if (n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
+    if (r->rest || n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
         return;
     r->frame = 0;
     const uintptr_t *w = (const uintptr_t *)frame, *end = (const uintptr_t *)mine->hi;
     size_t at = 0;
     for (size_t k = 0; k < n; k++, at++) {
-        while (w + at < end && w[at] != pcs[k])
+        while (w + at < end && at < RECENT_SCAN && w[at] != pcs[k])
             at++;
-        if (w + at >= end || at > UINT16_MAX)
+        if (w + at >= end || at >= RECENT_SCAN)
             return;
         r->word[k] = (uint16_t)at;
         r->pc[k] = pcs[k];
     }
-    r->n = (uint32_t)n;
+    r->n = (uint16_t)n;
     r->id = id;
     r->ret = ret;
     r->frame = frame;
