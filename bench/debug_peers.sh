@@ -62,30 +62,15 @@ warn() { echo "debug_peers.sh: warning: $*" >&2; }
 # the workloads are bench/run.sh's (its WORKLOADS="..." line)
 WORKLOADS=$(sed -n 's/^WORKLOADS="\(.*\)"$/\1/p' bench/run.sh | head -n 1)
 [ -n "$WORKLOADS" ] || die "no WORKLOADS=\"...\" line in bench/run.sh"
+# shellcheck disable=SC2034 # rounds_set: bench_parse_args reads it
 rounds=3 rounds_set=0 quick=0 only=$WORKLOADS tools=$ALL_TOOLS
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) [ $# -ge 2 ] || die "--rounds needs a number"; rounds=$2; rounds_set=1; shift 2 ;;
-    --rounds=*) rounds=${1#*=}; rounds_set=1; shift ;;
-    --quick) quick=1; shift ;;
-    --only) [ $# -ge 2 ] || die "--only needs a list"; only=${2//,/ }; shift 2 ;;
-    --only=*) only=${1#*=}; only=${only//,/ }; shift ;;
-    --tools) [ $# -ge 2 ] || die "--tools needs a list"; tools=${2//,/ }; shift 2 ;;
-    --tools=*) tools=${1#*=}; tools=${tools//,/ }; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
-case "$rounds" in ''|*[!0-9]*|0) die "--rounds must be a positive number" ;; esac
+# shellcheck source=bench/malloc/args.sh
+. bench/malloc/args.sh
+bench_parse_args --tools tools "$@"
 case "$TIMEOUT_FACTOR" in ''|*[!0-9.]*) die "TIMEOUT_FACTOR must be a number" ;; esac
 case "$MEM_LIMIT_MIB" in ''|*[!0-9]*) die "MEM_LIMIT_MIB must be a whole number" ;; esac
-[ $quick = 1 ] && [ $rounds_set = 0 ] && rounds=1
-for w in $only; do
-  case " $WORKLOADS " in *" $w "*) ;; *) die "unknown workload '$w' (one of: $WORKLOADS)" ;; esac
-done
-for t in $tools; do
-  case " $ALL_TOOLS " in *" $t "*) ;; *) die "unknown tool '$t' (one of: $ALL_TOOLS)" ;; esac
-done
+bench_check_names workload "$only" "$WORKLOADS"
+bench_check_names tool "$tools" "$ALL_TOOLS"
 
 [ -n "${BENCH_NO_DEPS:-}" ] || ci/deps.sh electric-fence duma afl++ valgrind
 
@@ -134,14 +119,6 @@ for t in $tools; do
 done
 n=${#names[@]}
 
-# scale: 1 by default; --quick: a tenth (malloc_large a twentieth), as bench/run.sh
-scale_of() {
-  if [ $quick = 1 ]; then
-    [ "$1" = malloc_large ] && echo 0.05 || echo 0.1
-  else
-    echo 1
-  fi
-}
 timeout_for() { # glibc seconds (empty: unknown) -> whole seconds
   if [ -z "$1" ]; then echo 300; return; fi
   awk -v g="$1" -v f="$TIMEOUT_FACTOR" 'BEGIN { t = g * f; t = (t == int(t)) ? t : int(t) + 1; print (t < 10 ? 10 : t) }'

@@ -9,22 +9,19 @@ message its last stderr lines name (mmap, mprotect, ENOMEM, max_map_count;
 a workload's "malloc returned NULL" is ENOMEM) and the status (timeout,
 SIGSEGV, exit=N, checksum). Per tool the geometric
 mean of the median ratios over the workloads it passed in every round, and
-how many those are. Standard library only (bench/plot.py's table is for
+how many those are. Standard library only, with bench/plot.py's table helpers (its table is for
 allocators that pass; this one is about the ways debug tools fail)."""
 import csv
-import math
 import os
 import re
 import signal
-import statistics
 import sys
 from collections import OrderedDict
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ from the import below
+from plot import abs_table, geomean, gm_of, head, medians, passed as cell_passed, ratio_table, read_meta  # noqa: E402
+
 ORDER = ["glibc", "warden-debug", "warden-guard", "efence", "duma", "dislocator", "memcheck", "mallocheck"]
-
-
-def geomean(xs):
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
 def status_word(st):
@@ -74,14 +71,7 @@ def ratio(x):
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "/tmp/debug-peers"
     rows = list(csv.DictReader(open(os.path.join(out, "raw.csv"))))
-    meta = OrderedDict()
-    mp = os.path.join(out, "meta.txt")
-    if os.path.exists(mp):
-        for line in open(mp):
-            k, _, v = line.rstrip("\n").partition(": ")
-            meta.setdefault(k, v)
-            if k.startswith("tool "):
-                meta[k] = v
+    meta = read_meta(os.path.join(out, "meta.txt"), keep_last=lambda k: k.startswith("tool "))
     workloads = list(OrderedDict.fromkeys(r["workload"] for r in rows))
     present = OrderedDict.fromkeys(r["tool"] for r in rows)
     tools = [t for t in ORDER if t in present] + [t for t in present if t not in ORDER]
@@ -89,37 +79,10 @@ def main():
     rounds = sorted(set(r["round"] for r in rows), key=int)
     run = {(r["workload"], r["tool"], r["round"]): r for r in rows}
 
-    cell = {}
-    for w in workloads:
-        for t in tools:
-            fails, tr, rr, ts, rs, bound = [], [], [], [], [], []
-            for k in rounds:
-                x, g = run.get((w, t, k)), run.get((w, "glibc", k))
-                if x is None:
-                    continue
-                if x["status"] != "ok":
-                    fails.append(x)
-                    if x["status"] == "timeout" and g is not None and g["status"] == "ok":
-                        bound.append(float(x["timeout_s"]) / float(g["wall_s"]))
-                    continue
-                ts.append(float(x["wall_s"]))
-                rs.append(int(x["maxrss_kib"]))
-                if g is not None and g["status"] == "ok":
-                    tr.append(float(x["wall_s"]) / float(g["wall_s"]))
-                    rr.append(int(x["maxrss_kib"]) / int(g["maxrss_kib"]))
-            cell[(w, t)] = {
-                "fails": fails,
-                "n": sum(1 for k in rounds if (w, t, k) in run),
-                "t": statistics.median(ts) if ts else None,
-                "rss": statistics.median(rs) if rs else None,
-                "tr": statistics.median(tr) if tr else None,
-                "rr": statistics.median(rr) if rr else None,
-                "bound": min(bound) if bound else None,
-            }
+    cell = medians(run, workloads, tools, rounds)
 
     def passed(w, t):
-        c = cell[(w, t)]
-        return not c["fails"] and c["tr"] is not None
+        return cell_passed(cell[(w, t)])
 
     def failtext(c):
         words = list(OrderedDict.fromkeys(failure_word(x) for x in c["fails"]))
@@ -156,39 +119,18 @@ def main():
              "a timeout gives the lower bound of the slowdown it means. Geomean: over the workloads the tool passed "
              "in every round.")
     L.append("")
-    L.append("| workload | glibc time | glibc RSS | " + " | ".join(others) + " |")
-    L.append("|" + " --- |" * (3 + len(others)))
-    for w in workloads:
-        g = cell[(w, "glibc")]
-        gt = f"{g['t']:.3f} s" if g["t"] is not None else "-"
-        gr = f"{g['rss'] / 1024:.1f} MiB" if g["rss"] is not None else "-"
-        if g["fails"]:
-            gt = failtext(g)
-        cells = []
-        for t in others:
-            c = cell[(w, t)]
-            if c["fails"]:
-                cells.append(failtext(c))
-            elif c["tr"] is None:
-                cells.append("-")
-            else:
-                cells.append(f"{ratio(c['tr'])} / {ratio(c['rr'])}")
-        L.append(f"| {w} | {gt} | {gr} | " + " | ".join(cells) + " |")
+    L += ratio_table(cell, workloads, others, failtext, ratio)
     gm_cells = []
     for t in others:
-        good = [w for w in workloads if passed(w, t)]
-        if not good:
-            gm_cells.append(f"- (0 of {len(workloads)})")
-            continue
-        gt_, gr_ = geomean([cell[(w, t)]["tr"] for w in good]), geomean([cell[(w, t)]["rr"] for w in good])
-        gm_cells.append(f"**{ratio(gt_)} / {ratio(gr_)}** ({len(good)} of {len(workloads)} passed)")
+        gt_, gr_, n = gm_of(cell, workloads, t)
+        gm_cells.append(f"**{ratio(gt_)} / {ratio(gr_)}** ({n} of {len(workloads)} passed)" if n
+                        else f"- (0 of {len(workloads)})")
     L.append("| **geomean** | 1 | 1 | " + " | ".join(gm_cells) + " |")
     if "warden-debug" in others:
         L.append("")
         L.append("The same geomeans over only the workloads both warden-debug and the tool passed:")
         L.append("")
-        L.append("| tool | workloads | tool | warden-debug |")
-        L.append("| --- | --- | --- | --- |")
+        L += head(["tool", "workloads", "tool", "warden-debug"])
         for t in others:
             if t == "warden-debug":
                 continue
@@ -203,14 +145,7 @@ def main():
     L.append("")
     L.append("Absolute medians of the runs that passed, **wall time / peak RSS**:")
     L.append("")
-    L.append("| workload | " + " | ".join(tools) + " |")
-    L.append("|" + " --- |" * (1 + len(tools)))
-    for w in workloads:
-        cells = []
-        for t in tools:
-            c = cell[(w, t)]
-            cells.append("-" if c["t"] is None else f"{c['t']:.3f} s / {c['rss'] / 1024:.1f} MiB")
-        L.append(f"| {w} | " + " | ".join(cells) + " |")
+    L += abs_table(cell, workloads, tools, lambda c: "-" if c["t"] is None else f"{c['t']:.3f} s / {c['rss'] / 1024:.1f} MiB")
 
     fl = [(w, t) for w in workloads for t in tools if cell[(w, t)]["fails"]]
     L.append("")

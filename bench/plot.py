@@ -13,24 +13,118 @@ import math
 import os
 import statistics
 import sys
-from collections import defaultdict, OrderedDict
+from collections import Counter, OrderedDict
 
 ORDER = ["glibc", "jemalloc", "mimalloc", "tcmalloc", "scudo", "warden"]
 
 
+# The helpers below are shared with bench/debug_table.py (which imports this
+# file: keep its top level free of matplotlib).
+
 def geomean(xs):
     return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def read_meta(path, keep_last=lambda k: True):
+    """OUT/meta.txt's "key: value" lines; a key given twice keeps its last
+    value where keep_last(key), else its first."""
+    meta = OrderedDict()
+    if os.path.exists(path):
+        for line in open(path):
+            k, _, v = line.rstrip("\n").partition(": ")
+            if keep_last(k) or k not in meta:
+                meta[k] = v
+    return meta
+
+
+def medians(run, workloads, names, rounds):
+    """(workload, name) -> the medians over rounds of the runs that passed
+    (t: wall time, rss: peak RSS) and of the per-round ratios to glibc's run
+    (tr, rr); fails: the failed runs' rows; n: rounds run; bound: where a run
+    timed out (rows with timeout_s), the least slowdown to glibc it means.
+    run: (workload, name, round) -> the row of raw.csv."""
+    cell = {}
+    for w in workloads:
+        for a in names:
+            fails, tr, rr, ts, rs, bound = [], [], [], [], [], []
+            for k in rounds:
+                x, g = run.get((w, a, k)), run.get((w, "glibc", k))
+                if x is None:
+                    continue
+                if x["status"] != "ok":
+                    fails.append(x)
+                    if x["status"] == "timeout" and "timeout_s" in x and g is not None and g["status"] == "ok":
+                        bound.append(float(x["timeout_s"]) / float(g["wall_s"]))
+                    continue
+                ts.append(float(x["wall_s"]))
+                rs.append(int(x["maxrss_kib"]))
+                if g is not None and g["status"] == "ok":
+                    tr.append(float(x["wall_s"]) / float(g["wall_s"]))
+                    rr.append(int(x["maxrss_kib"]) / int(g["maxrss_kib"]))
+            cell[(w, a)] = {
+                "fails": fails,
+                "n": sum(1 for k in rounds if (w, a, k) in run),
+                "t": statistics.median(ts) if ts else None,
+                "rss": statistics.median(rs) if rs else None,
+                "tr": statistics.median(tr) if tr else None,
+                "rr": statistics.median(rr) if rr else None,
+                "bound": min(bound) if bound else None,
+            }
+    return cell
+
+
+def passed(c):
+    """The cell passed in every round, with a ratio to glibc."""
+    return not c["fails"] and c["tr"] is not None
+
+
+def gm_of(cell, workloads, a):
+    """The geometric means of a's time and RSS ratios over the workloads it
+    passed, and how many those are."""
+    good = [w for w in workloads if passed(cell[(w, a)])]
+    return geomean([cell[(w, a)]["tr"] for w in good]), geomean([cell[(w, a)]["rr"] for w in good]), len(good)
+
+
+def head(cols):
+    """A markdown table's header and separator lines."""
+    return ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
+
+
+def ratio_table(cell, workloads, others, failtext, fmt):
+    """The lines of the ratio table without its geomean row: per workload
+    glibc's absolute medians, then per other allocator its time / RSS
+    ratios as fmt formats them, or failtext(cell) where it failed."""
+    L = head(["workload", "glibc time", "glibc RSS"] + others)
+    for w in workloads:
+        g = cell[(w, "glibc")]
+        gt = f"{g['t']:.3f} s" if g["t"] is not None else "-"
+        gr = f"{g['rss'] / 1024:.1f} MiB" if g["rss"] is not None else "-"
+        if g["fails"]:
+            gt = failtext(g)
+        cs = []
+        for a in others:
+            c = cell[(w, a)]
+            if c["fails"]:
+                cs.append(failtext(c))
+            elif c["tr"] is None:
+                cs.append("-")
+            else:
+                cs.append(f"{fmt(c['tr'])} / {fmt(c['rr'])}")
+        L.append(f"| {w} | {gt} | {gr} | " + " | ".join(cs) + " |")
+    return L
+
+
+def abs_table(cell, workloads, names, fmt):
+    """The lines of the table of absolute medians: fmt(cell) per workload and name."""
+    return head(["workload"] + names) + [f"| {w} | " + " | ".join(fmt(cell[(w, a)]) for a in names) + " |"
+                                         for w in workloads]
 
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "bench/results"
     rp = os.path.join(out, "raw.csv")
     rows = list(csv.DictReader(open(rp))) if os.path.exists(rp) else []
-    meta = OrderedDict()
-    if os.path.exists(os.path.join(out, "meta.txt")):
-        for line in open(os.path.join(out, "meta.txt")):
-            k, _, v = line.rstrip("\n").partition(": ")
-            meta[k] = v
+    meta = read_meta(os.path.join(out, "meta.txt"))
     workloads = list(OrderedDict.fromkeys(r["workload"] for r in rows))
     pp = os.path.join(out, "pair.csv")
     prow = list(csv.DictReader(open(pp))) if os.path.exists(pp) else []
@@ -43,42 +137,15 @@ def main():
         run[(r["workload"], r["allocator"], r["round"])] = r
     rounds = sorted(set(r["round"] for r in rows + prow), key=int)
 
-    cell = {}  # (w, a) -> dict
-    for w in workloads:
-        for a in allocs:
-            fails = defaultdict(int)
-            tr, rr, ts, rs = [], [], [], []
-            for k in rounds:
-                x, g = run.get((w, a, k)), run.get((w, "glibc", k))
-                if x is None:
-                    continue
-                if x["status"] != "ok":
-                    fails[x["status"]] += 1
-                    continue
-                ts.append(float(x["wall_s"]))
-                rs.append(int(x["maxrss_kib"]))
-                if g is not None and g["status"] == "ok":
-                    tr.append(float(x["wall_s"]) / float(g["wall_s"]))
-                    rr.append(int(x["maxrss_kib"]) / int(g["maxrss_kib"]))
-            cell[(w, a)] = {
-                "fails": dict(fails),
-                "t": statistics.median(ts) if ts else None,
-                "rss": statistics.median(rs) if rs else None,
-                "tr": statistics.median(tr) if tr else None,
-                "rr": statistics.median(rr) if rr else None,
-            }
+    cell = medians(run, workloads, allocs, rounds)
 
     def ok(w, a):
-        c = cell[(w, a)]
-        return not c["fails"] and c["tr"] is not None
+        return passed(cell[(w, a)])
 
     def failtext(c):
-        return "**FAIL** " + ", ".join(f"{s}×{n}" for s, n in sorted(c["fails"].items()))
+        return "**FAIL** " + ", ".join(f"{s}×{n}" for s, n in sorted(Counter(x["status"] for x in c["fails"]).items()))
 
-    gm = {}
-    for a in allocs:
-        good = [w for w in workloads if ok(w, a)]
-        gm[a] = (geomean([cell[(w, a)]["tr"] for w in good]), geomean([cell[(w, a)]["rr"] for w in good]), len(good))
+    gm = {a: gm_of(cell, workloads, a) for a in allocs}
 
     L = []
     L.append("# Malloc benchmark: time and peak RSS relative to glibc")
@@ -94,25 +161,7 @@ def main():
              "(lower is better; the allocator order is rotated every round). glibc's columns are its absolute medians. "
              "Geomean: over the workloads the allocator passed in every round.")
     L.append("")
-    hdr = "| workload | glibc time | glibc RSS | " + " | ".join(others) + " |"
-    L.append(hdr)
-    L.append("|" + " --- |" * (3 + len(others)))
-    for w in workloads:
-        g = cell[(w, "glibc")]
-        gt = f"{g['t']:.3f} s" if g["t"] is not None else "-"
-        gr = f"{g['rss'] / 1024:.1f} MiB" if g["rss"] is not None else "-"
-        if g["fails"]:
-            gt = failtext(g)
-        cells = []
-        for a in others:
-            c = cell[(w, a)]
-            if c["fails"]:
-                cells.append(failtext(c))
-            elif c["tr"] is None:
-                cells.append("-")
-            else:
-                cells.append(f"{c['tr']:.2f} / {c['rr']:.2f}")
-        L.append(f"| {w} | {gt} | {gr} | " + " | ".join(cells) + " |")
+    L += ratio_table(cell, workloads, others, failtext, lambda x: f"{x:.2f}")
     L.append("| **geomean** | 1 | 1 | " + " | ".join(
         ("-" if not gm[a][2] else f"**{gm[a][0]:.2f} / {gm[a][1]:.2f}**")
         + ("" if gm[a][2] == len(workloads) else f" ({gm[a][2]} of {len(workloads)})")
@@ -120,17 +169,12 @@ def main():
     L.append("")
     L.append("Absolute medians, **wall time / peak RSS**:")
     L.append("")
-    L.append("| workload | " + " | ".join(allocs) + " |")
-    L.append("|" + " --- |" * (1 + len(allocs)))
-    for w in workloads:
-        cells = []
-        for a in allocs:
-            c = cell[(w, a)]
-            if c["t"] is None:
-                cells.append(failtext(c) if c["fails"] else "-")
-            else:
-                cells.append(f"{c['t']:.3f} s / {c['rss'] / 1024:.1f} MiB" + (" (" + failtext(c) + ")" if c["fails"] else ""))
-        L.append(f"| {w} | " + " | ".join(cells) + " |")
+
+    def absolute(c):
+        if c["t"] is None:
+            return failtext(c) if c["fails"] else "-"
+        return f"{c['t']:.3f} s / {c['rss'] / 1024:.1f} MiB" + (" (" + failtext(c) + ")" if c["fails"] else "")
+    L += abs_table(cell, workloads, allocs, absolute)
     if "larson" in workloads:  # its output: larson THREADS PAIRS BYTES bad=N
         cells = []
         for a in allocs:

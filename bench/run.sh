@@ -30,26 +30,13 @@ OUT=${OUT:-bench/results}
 . bench/malloc/allocators.sh
 
 WORKLOADS="cfrac espresso larson xmalloc alloc_test1 alloc_test2 glibc_simple glibc_thread mstress realloc_grow malloc_large cache_scratch"
+# shellcheck disable=SC2034 # rounds_set: bench_parse_args reads it
 rounds=5 rounds_set=0 quick=0 only="$WORKLOADS pair" allocs=$ALL_ALLOCATORS
 die() { echo "run.sh: $*" >&2; exit 2; }
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) [ $# -ge 2 ] || die "--rounds needs a number"; rounds=$2; rounds_set=1; shift 2 ;;
-    --rounds=*) rounds=${1#*=}; rounds_set=1; shift ;;
-    --quick) quick=1; shift ;;
-    --only) [ $# -ge 2 ] || die "--only needs a list"; only=${2//,/ }; shift 2 ;;
-    --only=*) only=${1#*=}; only=${only//,/ }; shift ;;
-    --alloc) [ $# -ge 2 ] || die "--alloc needs a list"; allocs=${2//,/ }; shift 2 ;;
-    --alloc=*) allocs=${1#*=}; allocs=${allocs//,/ }; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$1' (see --help)" ;;
-  esac
-done
-case "$rounds" in ''|*[!0-9]*|0) die "--rounds must be a positive number" ;; esac
-[ $quick = 1 ] && [ $rounds_set = 0 ] && rounds=1
-for w in $only; do
-  case " $WORKLOADS pair " in *" $w "*) ;; *) die "unknown workload '$w' (one of: $WORKLOADS pair)" ;; esac
-done
+# shellcheck source=bench/malloc/args.sh
+. bench/malloc/args.sh
+bench_parse_args --alloc allocs "$@"
+bench_check_names workload "$only" "$WORKLOADS pair"
 
 [ -n "${BENCH_NO_DEPS:-}" ] || ci/deps.sh $ALLOC_PACKAGES python3-matplotlib
 
@@ -70,14 +57,6 @@ for a in $allocs; do
 done
 n=${#names[@]}
 
-# scale: 1 by default; --quick: a tenth (malloc_large a twentieth)
-scale_of() {
-  if [ $quick = 1 ]; then
-    [ "$1" = malloc_large ] && echo 0.05 || echo 0.1
-  else
-    echo 1
-  fi
-}
 timeout=$([ $quick = 1 ] && echo 60 || echo 300)
 
 # one benchmark at a time on this machine: wait for another run.sh or callgrind.sh
