@@ -38,7 +38,7 @@ static size_t slot_size_of(int bin)
  * OS refuses. */
 static bump_chunk *chunk_map(warden_bump *owner, size_t size, uint32_t kind)
 {
-    size = (size + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
+    size = platform_chunk_round(size);
     bump_chunk *c = pagemap_map_self(size);
     if (!c)
         return NULL;

@@ -40,7 +40,7 @@ typedef struct slot {
 uintptr_t guard_lo, guard_hi;
 static slot *pool_table;
 static unsigned char *pool_records;
-static size_t pool_record_size, pool_slots, pool_fresh, pool_live;
+static size_t pool_record_size, pool_slots, pool_fresh;
 static uint32_t pool_fifo_head = GUARD_NONE, pool_fifo_tail = GUARD_NONE;
 static size_t pool_fifo_len;
 static size_t pool_rate;
@@ -60,7 +60,7 @@ int guard_setup(size_t slots, size_t sample_rate, size_t record_bytes, char *err
         }
     }
     unsigned char *pool = platform_reserve(slots * GUARD_STRIDE);
-    size_t meta = (slots * (sizeof(slot) + record_bytes) + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
+    size_t meta = platform_chunk_round(slots * (sizeof(slot) + record_bytes));
     unsigned char *m = pool ? platform_map(meta) : NULL;
     if (!m) {
         report_format(err, err_size, "cannot reserve its guard pool of %zu slots (out of address space)", slots);
@@ -133,7 +133,6 @@ void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned
     uint32_t i = take_slot();
     if (i != GUARD_NONE) {
         pool_table[i].state = SLOT_ARMING;
-        pool_live++;
     }
     platform_lock_release(&guard_mutex);
     if (i == GUARD_NONE) {
@@ -147,7 +146,6 @@ void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned
     if (platform_protect(s, (size_t)pages * PLATFORM_PAGE, 1) != 0) { /* the map count ran out after all */
         platform_lock_acquire(&guard_mutex);
         pool_table[i] = (slot){0, 0, SLOT_FREED, GUARD_NONE, 1};
-        pool_live--;
         platform_lock_release(&guard_mutex);
         say_once("the kernel refused more guard pages (vm.max_map_count)");
         return NULL;
@@ -167,7 +165,6 @@ void guard_free(const void *user)
     size_t bytes = (size_t)pool_table[i].pages * PLATFORM_PAGE;
     platform_lock_acquire(&guard_mutex);
     pool_table[i].state = SLOT_FREED;
-    pool_live--;
     platform_lock_release(&guard_mutex);
     if (pool_table[i].opened)
         return; /* stays as it is, out of use */
@@ -218,12 +215,6 @@ void guard_walk(void (*fn)(void *user, void *ctx), void *ctx)
         if (pool_table[i].state == SLOT_LIVE)
             fn((void *)(guard_lo + i * GUARD_STRIDE + pool_table[i].user), ctx);
     platform_lock_release(&guard_mutex);
-}
-
-void guard_counts(size_t *slots, size_t *live_now)
-{
-    *slots = pool_slots;
-    *live_now = __atomic_load_n(&pool_live, __ATOMIC_RELAXED);
 }
 
 void guard_lock(void)

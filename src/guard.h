@@ -52,8 +52,7 @@ int guard_block_of(const void *p, unsigned char **user, unsigned char **start, u
 void guard_open(const void *p);
 /* Calls fn(user, ctx) for each live guarded block, under the pool's lock. */
 void guard_walk(void (*fn)(void *user, void *ctx), void *ctx);
-/* Slots: in the pool, live now; the pool's lock (fork). */
-void guard_counts(size_t *slots, size_t *live);
+/* The pool's lock (fork). */
 void guard_lock(void);
 void guard_unlock(void);
 

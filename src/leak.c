@@ -41,17 +41,12 @@ struct leak_scan {
     leak_block blocks[];
 };
 
-static size_t round_chunk(size_t n)
-{
-    return (n + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
-}
-
 leak_scan *leak_begin(size_t most)
 {
     size_t bytes = sizeof(leak_scan) + most * (sizeof(leak_block) + sizeof(uint32_t));
     if (most > ((size_t)1 << 40) / sizeof(leak_block))
         return NULL;
-    bytes = round_chunk(bytes);
+    bytes = platform_chunk_round(bytes);
     leak_scan *s = platform_map(bytes);
     if (!s)
         return NULL;
@@ -243,7 +238,7 @@ void leak_report(leak_scan *s, int with_reachable, leak_totals *t)
 {
     *t = (leak_totals){0};
     heap_sort(s->blocks, s->count, sizeof s->blocks[0], by_kind_and_stack);
-    size_t groups_bytes = round_chunk(s->count * sizeof(leak_group) + 1);
+    size_t groups_bytes = platform_chunk_round(s->count * sizeof(leak_group) + 1);
     leak_group *g = platform_map(groups_bytes);
     size_t n = 0;
     for (size_t i = 0; i < s->count; i++) {

@@ -13,6 +13,12 @@
 /* The smallest page any host warden runs on has. */
 #define PLATFORM_PAGE ((size_t)4096)
 
+/* size rounded up to whole chunks (what platform_map takes). */
+static inline size_t platform_chunk_round(size_t size)
+{
+    return (size + PLATFORM_CHUNK - 1) & ~(PLATFORM_CHUNK - 1);
+}
+
 /* Maps size bytes (a multiple of PLATFORM_CHUNK) of zeroed, read-write memory
  * aligned to PLATFORM_CHUNK. NULL when the OS refuses. */
 void *platform_map(size_t size);

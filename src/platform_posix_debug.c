@@ -114,7 +114,7 @@ static void mapping_line(const char *line, void (*fn)(uintptr_t, uintptr_t, void
         anonymous = p[1] == 's' || p[1] == 'h';
     if (!anonymous && (strncmp(p, "/dev/", 5) == 0 || *p == '['))
         return;
-    if ((writable && !(shared && !anonymous)) || anonymous)
+    if (anonymous || (writable && !shared))
         fn(lo, hi, ctx);
 }
 
