@@ -354,7 +354,9 @@ static void periodic_check(void)
 
 /* ---- the entry points ------------------------------------------------------------ */
 
-void *debug_alloc(size_t size, size_t alignment, const char *op)
+/* A new block of size bytes; the caller writes its first `kept` bytes
+ * (realloc's copy), so only the rest gets the allocation junk. */
+static void *alloc_block(size_t size, size_t alignment, const char *op, size_t kept)
 {
     periodic_check();
     size_t a = alignment > WMALLOC_ALIGNMENT ? alignment : WMALLOC_ALIGNMENT;
@@ -388,9 +390,14 @@ void *debug_alloc(size_t size, size_t alignment, const char *op)
         canary_fill(head, CANARY_HEAD_BYTES, CANARY_HEAD);
     canary_fill(user + size, tail_bytes(h, usable), CANARY_TAIL);
     if (junk_alloc)
-        canary_fill(user, size, JUNK_ALLOC);
+        canary_fill(user + kept, size - kept, JUNK_ALLOC);
     __atomic_store_n(&h->seal, seal_of(h, user), __ATOMIC_RELEASE);
     return user;
+}
+
+void *debug_alloc(size_t size, size_t alignment, const char *op)
+{
+    return alloc_block(size, alignment, op, 0);
 }
 
 /* A block leaving the quarantine (or freed without one): verified, then the heap's. */
@@ -486,10 +493,11 @@ void *debug_realloc(void *ptr, size_t size)
         return NULL;
     }
     verify(ptr, h, usable, "realloc", 1);
-    void *fresh = debug_alloc(size, 0, "realloc");
+    size_t kept = h->size < size ? h->size : size;
+    void *fresh = alloc_block(size, 0, "realloc", kept);
     if (!fresh)
         return NULL;
-    memcpy(fresh, ptr, h->size < size ? h->size : size);
+    memcpy(fresh, ptr, kept);
     debug_free(ptr, "realloc");
     return fresh;
 }

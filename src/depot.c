@@ -130,38 +130,46 @@ static stack_id depot_find(const uintptr_t *pcs, size_t n);
 
 /* ---- the thread's recent stacks ----------------------------------------------
  *
- * A capture is keyed by where it was called from: its frame address and
- * return address. A stack seen with that key before is the same stack when
- * each of its return addresses still sits in the stack word it sat in
- * then (frame k + 1's place follows from frame k's code and place, so
- * equal return addresses in equal places are an equal chain); checking
- * that costs a load and a compare a frame, where unwinding costs ~7 ns.
- * The words are found once, by a scan up the thread's stack, bounded by
- * its mapping (read once per thread, after RECENT_AFTER captures, so
- * short threads never pay for it). */
-#define RECENT_WAYS 16
+ * A capture is looked up by where it was called from: its frame address
+ * and return address pick a set of RECENT_WAYS stacks (the callers at one
+ * depth share it). A stack kept there is the same stack when each of its
+ * return addresses still sits in the stack word it sat in then (frame
+ * k + 1's place follows from frame k's code and place, so equal return
+ * addresses in equal places are an equal chain); checking that costs a
+ * load and a multiply a frame (a way keeps the addresses' sum, not the
+ * addresses), where unwinding costs ~7 ns. The words are found once, by a
+ * scan up the thread's stack, bounded by its mapping (read once per
+ * thread, after RECENT_AFTER captures, so short threads never pay). */
+#define RECENT_BITS 6
+#define RECENT_SETS (1u << RECENT_BITS)
+#define RECENT_WAYS 8   /* stacks of one set: the callers at one depth, one recursion's paths */
 #define RECENT_DEPTH 24 /* stacks kept deeper are not cached */
 #define RECENT_AFTER 256
 #define RECENT_SCAN 2048 /* stack words scanned for the return addresses at most */
-#define RECENT_REST 64   /* a key whose stack keeps changing (recursion) is not worth caching */
 
-typedef struct recent {
-    uintptr_t frame, ret; /* the key; frame 0: empty */
+typedef struct recent_tag { /* what a lookup reads of every way of its set: 32 bytes */
+    uintptr_t frame, ret; /* the capture's frame and return address; frame 0: empty */
+    uintptr_t pc0;        /* the first return address (at word[0]): most ways of a set differ there */
     stack_id id;
     uint16_t n;
-    uint16_t rest; /* captures this way sits out after its stack changed under its key */
-    uint16_t word[RECENT_DEPTH]; /* where pc[k] sits: frame + 8 * word[k] */
-    uintptr_t pc[RECENT_DEPTH];
-} recent;
+    uint16_t word0;
+} recent_tag;
+
+typedef struct recent_body { /* and of a way whose tag matched */
+    uint64_t sum;                /* recent_sum of all n */
+    uint16_t word[RECENT_DEPTH]; /* where return address k sits: frame + 8 * word[k] */
+} recent_body;
 
 typedef struct recent_stacks {
     uintptr_t lo, hi; /* the thread's stack mapping */
-    recent way[RECENT_WAYS];
+    unsigned next;    /* the way a miss replaces next (round robin) */
+    recent_tag tag[RECENT_SETS][RECENT_WAYS];
+    recent_body body[RECENT_SETS][RECENT_WAYS];
 } recent_stacks;
 
 /* A heap block of the release allocator, made after RECENT_AFTER captures
- * (so the release mode, and short threads, carry no 4 KiB of TLS for it);
- * given back when the thread ends. */
+ * (so the release mode, and short threads, carry no TLS for it); given
+ * back when the thread ends. */
 static WARDEN_TLS recent_stacks *mine;
 static WARDEN_TLS unsigned captures;
 static WARDEN_TLS int thread_ended;
@@ -173,10 +181,10 @@ void depot_thread_end(void)
     thread_ended = 1;
 }
 
-static recent *recent_way(uintptr_t frame, uintptr_t ret)
+static unsigned recent_set_of(uintptr_t frame, uintptr_t ret)
 {
     uint64_t h = ((frame >> 4) ^ ret) * 0x9e3779b97f4a7c15u;
-    return &mine->way[h >> (64 - 4)];
+    return (unsigned)(h >> (64 - RECENT_BITS));
 }
 
 /* The thread's cache, made once it has captured enough (NULL until then). */
@@ -196,46 +204,53 @@ static recent_stacks *recent_of(uintptr_t frame)
     return mine = r;
 }
 
-static stack_id recent_lookup(recent *r, uintptr_t frame, uintptr_t ret)
+/* Sums up return addresses, one by one (equal sums: equal stacks, but
+ * for a chance of 2^-64). */
+static inline uint64_t recent_sum(uint64_t sum, uintptr_t pc)
 {
-    if (r->rest) {
-        r->rest--;
-        return 0;
-    }
-    if (r->frame != frame || r->ret != ret || !r->id)
-        return 0;
-    const uintptr_t *w = (const uintptr_t *)frame;
-    for (uint32_t k = 0; k < r->n; k++) {
-        if (w[r->word[k]] != r->pc[k]) {
-            r->rest = RECENT_REST; /* the same key, another stack */
-            r->frame = 0;
-            return 0;
-        }
-    }
-    return r->id;
+    return (sum ^ pc) * 0x9e3779b97f4a7c15u + (sum >> 29);
 }
 
-/* Remembers the stack pcs[0..n) (id) under the key, when its return
- * addresses are all found in order up the stack within its mapping. */
-static void recent_keep(recent *r, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n, stack_id id)
+static stack_id recent_lookup(unsigned set, uintptr_t frame, uintptr_t ret)
 {
-    if (r->rest || n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
+    const uintptr_t *w = (const uintptr_t *)frame;
+    for (unsigned i = 0; i < RECENT_WAYS; i++) {
+        const recent_tag *t = &mine->tag[set][i];
+        if (t->frame != frame || t->ret != ret || w[t->word0] != t->pc0)
+            continue;
+        const recent_body *b = &mine->body[set][i];
+        uint64_t sum = t->n;
+        for (uint32_t k = 0; k < t->n; k++)
+            sum = recent_sum(sum, w[b->word[k]]);
+        if (sum == b->sum)
+            return t->id;
+    }
+    return 0;
+}
+
+/* Keeps the stack pcs[0..n) (id) in the set, when its return addresses
+ * are all found in order up the stack within its mapping. */
+static void recent_keep(unsigned set, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n, stack_id id)
+{
+    if (n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
         return;
-    r->frame = 0;
+    unsigned way = mine->next++ % RECENT_WAYS;
+    recent_tag *t = &mine->tag[set][way];
+    recent_body *b = &mine->body[set][way];
+    t->frame = 0;
     const uintptr_t *w = (const uintptr_t *)frame, *end = (const uintptr_t *)mine->hi;
     size_t at = 0;
+    uint64_t sum = n;
     for (size_t k = 0; k < n; k++, at++) {
         while (w + at < end && at < RECENT_SCAN && w[at] != pcs[k])
             at++;
         if (w + at >= end || at >= RECENT_SCAN)
             return;
-        r->word[k] = (uint16_t)at;
-        r->pc[k] = pcs[k];
+        b->word[k] = (uint16_t)at;
+        sum = recent_sum(sum, pcs[k]);
     }
-    r->n = (uint16_t)n;
-    r->id = id;
-    r->ret = ret;
-    r->frame = frame;
+    b->sum = sum;
+    *t = (recent_tag){frame, ret, pcs[0], id, (uint16_t)n, b->word[0]};
 }
 
 WARDEN_NOINLINE stack_id depot_capture(void)
@@ -243,8 +258,9 @@ WARDEN_NOINLINE stack_id depot_capture(void)
     if (depth_kept == 0 || busy)
         return 0;
     uintptr_t frame = (uintptr_t)__builtin_frame_address(0), ret = (uintptr_t)__builtin_return_address(0);
-    recent *r = recent_of(frame) ? recent_way(frame, ret) : NULL;
-    stack_id known = r ? recent_lookup(r, frame, ret) : 0;
+    int cached = recent_of(frame) != NULL;
+    unsigned set = cached ? recent_set_of(frame, ret) : 0;
+    stack_id known = cached ? recent_lookup(set, frame, ret) : 0;
     if (known)
         return known;
     void *raw[DEPOT_MAX_DEPTH + 16];
@@ -254,8 +270,8 @@ WARDEN_NOINLINE stack_id depot_capture(void)
         return 0;
     const uintptr_t *pcs = (const uintptr_t *)(void *)(raw + first);
     stack_id id = depot_find(pcs, n);
-    if (id && r)
-        recent_keep(r, frame, ret, pcs, n, id);
+    if (id && cached)
+        recent_keep(set, frame, ret, pcs, n, id);
     return id;
 }
 
