@@ -146,6 +146,7 @@ static stack_id depot_find(const uintptr_t *pcs, size_t n);
 #define RECENT_DEPTH 24 /* stacks kept deeper are not cached */
 #define RECENT_AFTER 256
 #define RECENT_SCAN 2048 /* stack words scanned for the return addresses at most */
+#define RECENT_SPARSE 16 /* a set missing often keeps one miss in this many */
 
 typedef struct recent_tag { /* what a lookup reads of every way of its set: 32 bytes */
     uintptr_t frame, ret; /* the capture's frame and return address; frame 0: empty */
@@ -156,13 +157,14 @@ typedef struct recent_tag { /* what a lookup reads of every way of its set: 32 b
 } recent_tag;
 
 typedef struct recent_body { /* and of a way whose tag matched */
-    uint64_t sum;                /* recent_sum of all n */
+    uint64_t sum;                /* the recent_share of each of the n */
     uint16_t word[RECENT_DEPTH]; /* where return address k sits: frame + 8 * word[k] */
 } recent_body;
 
 typedef struct recent_stacks {
     uintptr_t lo, hi; /* the thread's stack mapping */
     unsigned next;    /* the way a miss replaces next (round robin) */
+    uint32_t missed[RECENT_SETS]; /* a set's misses since its last hit */
     recent_tag tag[RECENT_SETS][RECENT_WAYS];
     recent_body body[RECENT_SETS][RECENT_WAYS];
 } recent_stacks;
@@ -204,11 +206,12 @@ static recent_stacks *recent_of(uintptr_t frame)
     return mine = r;
 }
 
-/* Sums up return addresses, one by one (equal sums: equal stacks, but
- * for a chance of 2^-64). */
-static inline uint64_t recent_sum(uint64_t sum, uintptr_t pc)
+/* Return address k's share of a stack's sum (equal sums: equal stacks,
+ * but for chance): the shares are independent products, so a check runs
+ * them side by side rather than in a chain. */
+static inline uint64_t recent_share(uintptr_t pc, uint32_t k)
 {
-    return (sum ^ pc) * 0x9e3779b97f4a7c15u + (sum >> 29);
+    return (pc ^ (k * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
 }
 
 static stack_id recent_lookup(unsigned set, uintptr_t frame, uintptr_t ret)
@@ -219,11 +222,13 @@ static stack_id recent_lookup(unsigned set, uintptr_t frame, uintptr_t ret)
         if (t->frame != frame || t->ret != ret || w[t->word0] != t->pc0)
             continue;
         const recent_body *b = &mine->body[set][i];
-        uint64_t sum = t->n;
+        uint64_t sum = 0;
         for (uint32_t k = 0; k < t->n; k++)
-            sum = recent_sum(sum, w[b->word[k]]);
-        if (sum == b->sum)
+            sum += recent_share(w[b->word[k]], k);
+        if (sum == b->sum) {
+            mine->missed[set] = 0;
             return t->id;
+        }
     }
     return 0;
 }
@@ -234,20 +239,24 @@ static void recent_keep(unsigned set, uintptr_t frame, uintptr_t ret, const uint
 {
     if (n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
         return;
+    /* A set that keeps missing holds stacks that seldom come back (the
+     * paths of a recursion): keeping them costs a scan each, so only some are. */
+    if (++mine->missed[set] > 2 * RECENT_WAYS && mine->missed[set] % RECENT_SPARSE)
+        return;
     unsigned way = mine->next++ % RECENT_WAYS;
     recent_tag *t = &mine->tag[set][way];
     recent_body *b = &mine->body[set][way];
     t->frame = 0;
     const uintptr_t *w = (const uintptr_t *)frame, *end = (const uintptr_t *)mine->hi;
     size_t at = 0;
-    uint64_t sum = n;
+    uint64_t sum = 0;
     for (size_t k = 0; k < n; k++, at++) {
         while (w + at < end && at < RECENT_SCAN && w[at] != pcs[k])
             at++;
         if (w + at >= end || at >= RECENT_SCAN)
             return;
         b->word[k] = (uint16_t)at;
-        sum = recent_sum(sum, pcs[k]);
+        sum += recent_share(pcs[k], (uint32_t)k);
     }
     b->sum = sum;
     *t = (recent_tag){frame, ret, pcs[0], id, (uint16_t)n, b->word[0]};
