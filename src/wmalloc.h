@@ -99,6 +99,12 @@ size_t wmalloc_usable_size(const void *ptr);
 /* The usable bytes of ptr when it is a live block's payload, else 0: a
  * question, never a report (the debug profile asks it of any pointer). */
 size_t wmalloc_live_usable(const void *ptr);
+/* The usable bytes of a block wmalloc_malloc or wmalloc_malloc_slow just
+ * gave this thread: read off its header, with no questions asked. */
+static inline size_t wmalloc_fresh_usable(const void *ptr)
+{
+    return block_usable(block_of_payload(ptr));
+}
 /* heap_walk over every arena (fn must not allocate, free or report). */
 void wmalloc_walk(void (*fn)(void *payload, size_t usable, void *ctx), void *ctx);
 /* The options the process started with. */
