@@ -449,6 +449,8 @@ static void report_freed(const void *ptr, const debug_header *h, const char *kin
     report_finding(&f, op, 1);
 }
 
+static void free_block(void *ptr, debug_header *h, size_t usable);
+
 void debug_free(void *ptr, const char *op)
 {
     if (!ptr)
@@ -463,6 +465,12 @@ void debug_free(void *ptr, const char *op)
         return;
     }
     verify(ptr, h, usable, op, 1);
+    free_block(ptr, h, usable);
+}
+
+/* The rest of a free, for a sealed live block that was just verified. */
+static void free_block(void *ptr, debug_header *h, size_t usable)
+{
     int guarded = guard_owns(ptr);
     if (junk_free && !guarded) /* before the header says freed: a check must not see half the junk */
         canary_fill(ptr, h->size, JUNK_FREE);
@@ -501,7 +509,7 @@ void *debug_realloc(void *ptr, size_t size)
     if (!fresh)
         return NULL;
     memcpy(fresh, ptr, kept);
-    debug_free(ptr, "realloc");
+    free_block(ptr, h, usable); /* found and verified above */
     return fresh;
 }
 

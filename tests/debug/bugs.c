@@ -50,7 +50,7 @@ static void on_segv(int sig)
     siglongjmp(escape, 1);
 }
 
-/* Allocations and frees enough to push every block out of a 64 MiB quarantine. */
+/* Allocations and frees enough to push every block out of a quarantine of up to 64 MiB. */
 NOINLINE static void churn(void)
 {
     for (int i = 0; i < 3000; i++) {
@@ -75,6 +75,20 @@ NOINLINE static char *allocate_via_b(size_t n)
     sink = (unsigned char)p[0];
     return p;
 }
+
+/* Twelve more paths of one depth, called in turn (more than one set of
+ * warden's stack cache holds): each block must keep its own path's stack. */
+#define VIA(k)                                                                                                         \
+    NOINLINE static char *allocate_via_##k(size_t n)                                                                   \
+    {                                                                                                                  \
+        char *p = allocate_block(n);                                                                                   \
+        sink = (unsigned char)(p[0] + k);                                                                              \
+        return p;                                                                                                      \
+    }
+VIA(0) VIA(1) VIA(2) VIA(3) VIA(4) VIA(5) VIA(6) VIA(7) VIA(8) VIA(9) VIA(10) VIA(11)
+static char *(*const vias[12])(size_t) = {allocate_via_0, allocate_via_1, allocate_via_2,  allocate_via_3,
+                                          allocate_via_4, allocate_via_5, allocate_via_6,  allocate_via_7,
+                                          allocate_via_8, allocate_via_9, allocate_via_10, allocate_via_11};
 
 typedef struct node {
     struct node *next;
@@ -244,6 +258,13 @@ int main(int argc, char **argv)
         for (int i = 0; i < 5000; i++)
             release_block(allocate_via_a(16));
         char *p = allocate_via_b(16);
+        write_at(p, 16);
+        release_block(p);
+    } else if (!strcmp(kind, "overflow_many_paths")) { /* twelve paths in turn, the bad block by the eighth */
+        for (int i = 0; i < 2000; i++)
+            for (int k = 0; k < 12; k++)
+                release_block(vias[k](16));
+        char *p = vias[7](16);
         write_at(p, 16);
         release_block(p);
     } else if (!strcmp(kind, "leak")) { /* nothing points at it: a direct leak */

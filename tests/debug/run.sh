@@ -40,6 +40,9 @@ debug overflow_in_slack 134 "ERROR: heap-buffer-overflow" "at offset 10 of the 1
 debug overflow_after_many 134 "ERROR: heap-buffer-overflow" @allocate_via_b @allocate_block
 section_names overflow_after_many "was allocated by" allocate_via_b
 grep -q "in allocate_via_a " <<< "$out" && fail "overflow_after_many: the stack of the other path: $out"
+debug overflow_many_paths 134 "ERROR: heap-buffer-overflow" @allocate_via_7 @allocate_block
+section_names overflow_many_paths "was allocated by" allocate_via_7
+grep -Eq "in allocate_via_([0-689]|1[01]) " <<< "$out" && fail "overflow_many_paths: the stack of another path: $out"
 debug underflow 134 "ERROR: heap-buffer-underflow" "at offset -1 of the 32-byte block" @release_block @allocate_block
 debug overflow_at_exit 134 "survived overflow_at_exit" "ERROR: heap-buffer-overflow" "at offset 30 of the 24-byte block" \
   "found by the heap check" @allocate_block
