@@ -137,7 +137,7 @@ int debug_start(const options *o, char *err, size_t err_size)
         report_format(err, err_size, "cannot map its quarantine (out of memory)");
         return -1;
     }
-    if (o->guard_rate && guard_setup((size_t)o->guard_slots, (size_t)o->guard_rate, sizeof(debug_header), err, err_size) != 0)
+    if (o->guard_rate && guard_setup((size_t)o->guard_slots, (size_t)o->guard_rate, (int)o->guard_markers, sizeof(debug_header), err, err_size) != 0)
         return -1;
     guarding = o->guard_rate != 0;
     symbolize_setup((int)o->symbolize);

@@ -13,9 +13,18 @@
  * Slot states: FRESH (never used; slots [pool_fresh, pool_slots) are), LIVE, FREED
  * (inaccessible, in the FIFO). A slot whose page was opened after a report
  * is never reused. The slot table keeps offsets, not pointers: the leak
- * scan must not take it for the program's. Per slot two syscalls: one
- * mprotect at allocation, one at free (freed pages stay resident, so reuse
- * takes no page fault; the pool bounds them). */
+ * scan must not take it for the program's.
+ *
+ * The pool's pages are made inaccessible one of two ways. Where the kernel
+ * has guard markers (Linux 6.13), the pool is one read-write mapping with
+ * every page marked: a slot's data pages lose their markers at allocation
+ * and get them back at free (their memory goes with it; a reuse faults in
+ * zeroed pages), so the pool is one mapping whatever it holds and RSS
+ * follows the live blocks. Elsewhere (guard_markers=0, older kernels) it
+ * is PROT_NONE address space and mprotect opens and closes the data pages
+ * (freed pages stay resident, one a slot; each slot in a state of its own
+ * is a mapping, so the map count bounds the pool). Either way, one syscall
+ * at allocation and one at free. */
 #include "guard.h"
 
 #include "platform.h"
@@ -45,11 +54,27 @@ static uint32_t pool_fifo_head = GUARD_NONE, pool_fifo_tail = GUARD_NONE;
 static size_t pool_fifo_len;
 static size_t pool_rate;
 static int pool_said_full;
+static int pool_marked; /* guard markers, not mprotect */
 static platform_lock guard_mutex;
 static WARDEN_TLS size_t pool_countdown;
 
-int guard_setup(size_t slots, size_t sample_rate, size_t record_bytes, char *err, size_t err_size)
+/* Whole pages made accessible or not, the pool's way. */
+static int set_pages(unsigned char *from, size_t bytes, int accessible)
 {
+    if (pool_marked)
+        return platform_mark(from, bytes, accessible);
+    return platform_protect(from, bytes, accessible);
+}
+
+int guard_setup(size_t slots, size_t sample_rate, int markers, size_t record_bytes, char *err, size_t err_size)
+{
+    unsigned char *pool = NULL;
+    if (markers) {
+        pool = platform_reserve_marked((slots ? slots : GUARD_MOST_SLOTS) * GUARD_STRIDE);
+        pool_marked = pool != NULL;
+        if (pool && !slots)
+            slots = GUARD_MOST_SLOTS;
+    }
     if (!slots) {
         size_t left = platform_mappings_left();
         slots = left / 4; /* a live or freed slot costs up to two mappings: half the room left */
@@ -59,7 +84,8 @@ int guard_setup(size_t slots, size_t sample_rate, size_t record_bytes, char *err
             return -1;
         }
     }
-    unsigned char *pool = platform_reserve(slots * GUARD_STRIDE);
+    if (!pool)
+        pool = platform_reserve(slots * GUARD_STRIDE);
     size_t meta = platform_chunk_round(slots * (sizeof(slot) + record_bytes));
     unsigned char *m = pool ? platform_map(meta) : NULL;
     if (!m) {
@@ -143,7 +169,7 @@ void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned
     unsigned char *user = (unsigned char *)(((uintptr_t)e - span) & ~(uintptr_t)(a - 1));
     uint32_t pages = (uint32_t)(((uintptr_t)e - (uintptr_t)user + PLATFORM_PAGE - 1) / PLATFORM_PAGE);
     unsigned char *s = e - (size_t)pages * PLATFORM_PAGE;
-    if (platform_protect(s, (size_t)pages * PLATFORM_PAGE, 1) != 0) { /* the map count ran out after all */
+    if (set_pages(s, (size_t)pages * PLATFORM_PAGE, 1) != 0) { /* the map count ran out after all */
         platform_lock_acquire(&guard_mutex);
         pool_table[i] = (slot){0, 0, SLOT_FREED, GUARD_NONE, 1};
         platform_lock_release(&guard_mutex);
@@ -168,8 +194,8 @@ void guard_free(const void *user)
     platform_lock_release(&guard_mutex);
     if (pool_table[i].opened)
         return; /* stays as it is, out of use */
-    platform_protect(e - bytes, bytes, 0);
-    if (bytes > PLATFORM_PAGE) /* keep one page resident for a quick reuse, not all */
+    set_pages(e - bytes, bytes, 0);
+    if (!pool_marked && bytes > PLATFORM_PAGE) /* keep one page resident for a quick reuse, not all */
         platform_purge(e - bytes, bytes - PLATFORM_PAGE);
     platform_lock_acquire(&guard_mutex);
     pool_table[i].next = GUARD_NONE;
@@ -203,7 +229,7 @@ void guard_open(const void *p)
 {
     size_t i = index_of(p);
     pool_table[i].opened = 1;
-    platform_protect((void *)((uintptr_t)p & ~(uintptr_t)(PLATFORM_PAGE - 1)), PLATFORM_PAGE, 1);
+    set_pages((unsigned char *)((uintptr_t)p & ~(uintptr_t)(PLATFORM_PAGE - 1)), PLATFORM_PAGE, 1);
 }
 
 void guard_walk(void (*fn)(void *user, void *ctx), void *ctx)

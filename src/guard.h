@@ -28,10 +28,12 @@ static inline int guard_owns(const void *p)
     return (uintptr_t)p - guard_lo < guard_hi - guard_lo;
 }
 
-/* Reserves slots slots (0: as many as the map count leaves room for, at
- * most 16384), with a record of record_bytes each; one allocation in rate
- * is placed in the pool (1: every one). 0, or -1 with one line in err. */
-int guard_setup(size_t slots, size_t rate, size_t record_bytes, char *err, size_t err_size);
+/* Reserves slots slots (0: 16384; without markers as many as the map
+ * count leaves room for, at most 16384), with a record of record_bytes
+ * each; one allocation in rate is placed in the pool (1: every one); its
+ * pages are guard markers when markers is 1 and the kernel has them, else
+ * mprotect'ed. 0, or -1 with one line in err. */
+int guard_setup(size_t slots, size_t rate, int markers, size_t record_bytes, char *err, size_t err_size);
 /* Whether this allocation should be guarded (the rate, per thread). */
 int guard_sampled(void);
 /* A slot for size bytes at alignment: the user pointer, its end (the guard

@@ -172,9 +172,15 @@ static void scan_root(leak_scan *s, uintptr_t from, uintptr_t to)
 {
     uintptr_t own = (uintptr_t)s, own_end = own + s->mapped;
     while (from < to) {
+        if (guard_owns((const void *)from)) { /* read-write with guard markers, and it may share a mapping */
+            from = guard_hi;
+            continue;
+        }
         uintptr_t chunk_end = (from | (PLATFORM_CHUNK - 1)) + 1;
         uintptr_t end = chunk_end < to ? chunk_end : to;
-        if (!pagemap_lookup((const void *)from) && !(from >= own && from < own_end) && !guard_owns((const void *)from))
+        if (from < guard_lo && end > guard_lo)
+            end = guard_lo;
+        if (!pagemap_lookup((const void *)from) && !(from >= own && from < own_end))
             scan_words(s, from, end);
         from = end;
         drain(s); /* keep the stack short: it is bounded anyway */

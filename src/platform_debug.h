@@ -50,6 +50,16 @@ void *platform_reserve(size_t size);
 /* Makes whole pages [addr, addr + size) read-write (accessible) or
  * inaccessible; 0, or -1 (the map count is exhausted). */
 int platform_protect(void *addr, size_t size, int accessible);
+/* Guard markers (Linux 6.13's MADV_GUARD_INSTALL): pages of one
+ * read-write mapping that fault as if unmapped, with no mapping of their
+ * own (no map count, no split) and no memory behind them.
+ * platform_reserve_marked: size bytes (whole pages), every page marked;
+ * NULL when the kernel has no markers (or refuses the space). */
+void *platform_reserve_marked(size_t size);
+/* Removes the markers of whole pages [addr, addr + size) (accessible: they
+ * read as zeros, then as written) or puts them back (their memory goes);
+ * 0, or -1. */
+int platform_mark(void *addr, size_t size, int accessible);
 /* How many more mappings the kernel allows this process now
  * (vm.max_map_count less those in use); a guess when it cannot tell. */
 size_t platform_mappings_left(void);

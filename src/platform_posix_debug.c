@@ -284,6 +284,28 @@ int platform_protect(void *addr, size_t size, int accessible)
     return mprotect(addr, size, accessible ? PROT_READ | PROT_WRITE : PROT_NONE);
 }
 
+#ifndef MADV_GUARD_INSTALL /* Linux 6.13; older headers */
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+void *platform_reserve_marked(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (madvise(p, size, MADV_GUARD_INSTALL) != 0) { /* EINVAL: a kernel without markers */
+        munmap(p, size);
+        return NULL;
+    }
+    return p;
+}
+
+int platform_mark(void *addr, size_t size, int accessible)
+{
+    return madvise(addr, size, accessible ? MADV_GUARD_REMOVE : MADV_GUARD_INSTALL);
+}
+
 static size_t count_lines(const char *path, size_t most)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

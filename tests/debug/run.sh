@@ -81,7 +81,12 @@ out=$(WARDEN_OPTIONS=leak_reachable=1 "$run" "$bugs" keeps_globals 2>&1); rc=$?
 out=$(WARDEN_OPTIONS=detect_leaks=0 "$run" "$bugs" leak 2>&1); rc=$?
 [ "$rc" -eq 0 ] && ! grep -q "warden" <<< "$out" && echo "ok   detect_leaks=0" || fail "detect_leaks=0: exit $rc: $out"
 
-# --guard: every block against an inaccessible page; faults at the instruction
+# --guard: every block against an inaccessible page; faults at the instruction.
+# Twice: with the kernel's guard markers (the default, where it has them)
+# and with mprotect (guard_markers=0).
+for markers in 1 0; do
+export WARDEN_OPTIONS=guard_markers=$markers
+echo "--- --guard, guard_markers=$markers"
 mode=--guard
 debug overflow_read 134 "ERROR: heap-buffer-overflow: a read at offset 32 of the 32-byte block" "byte 1 past its end" \
   "read(0x" @read_at @main @allocate_block
@@ -106,13 +111,25 @@ debug leak_indirect 23 "Direct leak of 32 bytes in 1 block" "Indirect leak of 32
 debug keeps_globals 0 "survived keeps_globals"
 grep -q "warden: " <<< "$out" && fail "--guard keeps_globals: a report: $out"
 debug segv_handler_chained 0 "the program's own handler ran" "survived segv_handler_chained"
-out=$(WARDEN_OPTIONS=halt_on_error=0 "$run" --guard "$bugs" overflow_read 2>&1); rc=$?
+out=$(WARDEN_OPTIONS=$WARDEN_OPTIONS:halt_on_error=0 "$run" --guard "$bugs" overflow_read 2>&1); rc=$?
 [ "$rc" -eq 23 ] && [ "$(grep -c 'ERROR:' <<< "$out")" -eq 1 ] && grep -q "survived overflow_read" <<< "$out" \
   && echo "ok   --guard overflow_read, halt_on_error=0 (the program goes on)" || { fail "--guard halt_on_error=0: exit $rc"; echo "$out" >&2; }
-out=$(WARDEN_OPTIONS=guard_slots=64 "$run" --guard "$bugs" guard_pool_full 2>&1); rc=$?
+out=$(WARDEN_OPTIONS=$WARDEN_OPTIONS:guard_slots=64 "$run" --guard "$bugs" guard_pool_full 2>&1); rc=$?
 [ "$rc" -eq 134 ] && [ "$(grep -c 'guard pool is in use' <<< "$out")" -eq 1 ] && grep -q "at offset 24 of the 24-byte block" <<< "$out" \
   && echo "ok   --guard guard_slots=64: the pool full, said once, canaries take over" || { fail "guard pool full: exit $rc"; echo "$out" >&2; }
+debug guard_mappings 0 "mappings "
+read -r _ maps[$markers] _ has_markers <<< "$(grep '^mappings ' <<< "$out")"
+done
+unset WARDEN_OPTIONS
 mode=
+# 150 live and 150 freed guarded blocks: with markers the pool stays one
+# mapping, with mprotect each slot whose state differs from its neighbours' is one
+if [ "$has_markers" = 1 ]; then
+  [ "${maps[1]}" -lt $((maps[0] - 200)) ] && echo "ok   guard markers: ${maps[1]} mappings, mprotect: ${maps[0]}" \
+    || fail "guard markers: ${maps[1]} mappings, not fewer than mprotect's ${maps[0]} - 200"
+else
+  echo "skip guard markers: this kernel has none (mprotect: ${maps[0]} mappings)"
+fi
 
 # halt_on_error=0: each bug once, the program goes on, and ends with status 23
 out=$(WARDEN_OPTIONS=halt_on_error=0 "$run" "$bugs" four_threads_double_free 2>&1); rc=$?
