@@ -544,12 +544,19 @@ typedef struct survey {
 
 static survey last; /* one check at a time: debug_check_all holds check_lock */
 
-static void note(survey *s, const void *user, const debug_header *h, size_t usable)
+/* Checks the block at user when its header, read once, is sealed and in
+ * state `want`: its owner may free it meanwhile (a check runs while threads
+ * allocate), and a freed guarded block has no junk to check, nor a block
+ * whose junk is being written. */
+static void note(survey *s, const void *user, const debug_header *h, size_t usable, uint32_t want)
 {
     finding *f = &s->found[s->count];
-    if (s->count < FINDINGS_MAX && !block_intact(user, h, usable, f)) {
+    debug_header c = *h;
+    if (c.state != want || c.seal != seal_of(&c, user))
+        return;
+    if (s->count < FINDINGS_MAX && !block_intact(user, &c, usable, f)) {
         f->user = user;
-        f->h = *h;
+        f->h = c;
         s->count++;
     }
 }
@@ -576,15 +583,14 @@ static void survey_live(void *payload, size_t usable, void *ctx)
 {
     const unsigned char *user = live_user(payload, usable);
     if (user)
-        note(ctx, user, header_of(user), usable);
+        note(ctx, user, header_of(user), usable, DEBUG_LIVE);
 }
 
 /* A quarantined block (they cannot leave while the quarantine is walked). */
 static void survey_quarantined(void *user, void *ctx)
 {
     const debug_header *h = header_of(user);
-    if (h->state == DEBUG_FREED && h->seal == seal_of(h, user))
-        note(ctx, user, h, wmalloc_live_usable(payload_of(user, h)));
+    note(ctx, user, h, wmalloc_live_usable(payload_of(user, h)), DEBUG_FREED);
 }
 
 /* A live guarded block. */
@@ -592,8 +598,8 @@ static void survey_guarded(void *user, void *ctx)
 {
     unsigned char *u, *start, *end;
     const debug_header *h = header_of(user);
-    if (guard_block_of(user, &u, &start, &end) == 0 && h->state == DEBUG_LIVE && h->seal == seal_of(h, user))
-        note(ctx, user, h, (size_t)(end - start));
+    if (guard_block_of(user, &u, &start, &end) == 0)
+        note(ctx, user, h, (size_t)(end - start), DEBUG_LIVE);
 }
 
 int debug_check_all(char *why, size_t why_size)
