@@ -12,6 +12,9 @@
 #                of tools/warden-run.in (its profile="..." line, read at run time)
 #   warden-guard the same, WARDEN_OPTIONS = profile:$WARDEN_GUARD_OPTIONS
 #                (skipped with a warning when WARDEN_GUARD_OPTIONS is unset)
+#   warden-variant the same, WARDEN_OPTIONS = profile:$WARDEN_VARIANT_OPTIONS: the
+#                profile with keys of your own, side by side with it (skipped
+#                with a warning when WARDEN_VARIANT_OPTIONS is unset)
 #   efence       Electric Fence, LD_PRELOAD=libefence.so.0 (Debian electric-fence)
 #   duma         DUMA, LD_PRELOAD=libduma.so (Debian duma)
 #   dislocator   AFL++'s libdislocator.so (Debian afl++)
@@ -45,7 +48,7 @@
 # libwarden-malloc.so (WARDEN_SO overrides that path); OUT (default
 # /tmp/debug-peers); TIMEOUT_FACTOR (default 150); MEM_LIMIT_MIB (default
 # 12288); WARDEN_GUARD_OPTIONS
-# (e.g. guard_rate=1); BENCH_NO_DEPS=1 skips the package install
+# (e.g. guard_rate=1); WARDEN_VARIANT_OPTIONS (e.g. quarantine_bytes=64m); BENCH_NO_DEPS=1 skips the package install
 # (ci/deps.sh electric-fence duma afl++ valgrind). Takes the lock of
 # bench/run.sh: one benchmark at a time.
 set -euo pipefail
@@ -55,7 +58,7 @@ BUILD=${BUILD:-build/release}
 OUT=${OUT:-/tmp/debug-peers}
 TIMEOUT_FACTOR=${TIMEOUT_FACTOR:-150}
 MEM_LIMIT_MIB=${MEM_LIMIT_MIB:-12288}
-ALL_TOOLS="glibc warden-debug warden-guard efence duma dislocator memcheck mallocheck"
+ALL_TOOLS="glibc warden-debug warden-guard warden-variant efence duma dislocator memcheck mallocheck"
 die() { echo "debug_peers.sh: $*" >&2; exit 2; }
 warn() { echo "debug_peers.sh: warning: $*" >&2; }
 
@@ -103,6 +106,9 @@ for t in $tools; do
     warden-guard)
       if [ -z "${WARDEN_GUARD_OPTIONS:-}" ]; then warn "WARDEN_GUARD_OPTIONS is unset, warden-guard skipped"; continue; fi
       lib=${WARDEN_SO:-$BUILD/libwarden-malloc.so} env="WARDEN_OPTIONS=$profile:$WARDEN_GUARD_OPTIONS" ;;
+    warden-variant)
+      if [ -z "${WARDEN_VARIANT_OPTIONS:-}" ]; then warn "WARDEN_VARIANT_OPTIONS is unset, warden-variant skipped"; continue; fi
+      lib=${WARDEN_SO:-$BUILD/libwarden-malloc.so} env="WARDEN_OPTIONS=$profile:$WARDEN_VARIANT_OPTIONS" ;;
     efence) lib=$(pkg_file electric-fence 'libefence\.so\.0') ;;
     duma) lib=$(pkg_file duma 'libduma\.so') ;;
     dislocator) lib=$(pkg_file afl++ 'libdislocator\.so') ;;

@@ -21,7 +21,7 @@ from collections import OrderedDict
 sys.dont_write_bytecode = True  # no bench/__pycache__ from the import below
 from plot import abs_table, geomean, gm_of, head, medians, passed as cell_passed, ratio_table, read_meta  # noqa: E402
 
-ORDER = ["glibc", "warden-debug", "warden-guard", "efence", "duma", "dislocator", "memcheck", "mallocheck"]
+ORDER = ["glibc", "warden-debug", "warden-guard", "warden-variant", "efence", "duma", "dislocator", "memcheck", "mallocheck"]
 
 
 def status_word(st):
