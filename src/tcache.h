@@ -77,8 +77,6 @@ static inline void *tcache_pop(tcache *tc, size_t size)
     if (bin->count == 0)
         return NULL;
     block *b = bin->slots[--bin->count];
-    if (bin->count)
-        __builtin_prefetch(bin->slots[bin->count - 1]); /* the next one's header: cold when blocks come back from a quarantine */
     block_cache_leave(b, size);
     san_chunk_alloc(tc->heap, block_payload(b), size, 0);
     return block_payload(b);
