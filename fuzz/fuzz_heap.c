@@ -69,9 +69,9 @@ static void run_op(warden_heap *heap, shadow *m, const op *o)
         size_t align = 1;
         if (o->code == 1) {
             p = warden_heap_calloc(heap, 1, o->size);
-            for (size_t i = 0; p && i < o->size; i++)
-                if (((unsigned char *)p)[i] != 0)
-                    harness_fail("calloc(%zu) byte %zu is not zero", o->size, i);
+            size_t bad;
+            if (p && !sample_holds(p, o->size, 0, &bad))
+                harness_fail("calloc(%zu) byte %zu is not zero", o->size, bad);
         } else if (o->code == 2) {
             align = (size_t)1 << (o->align_log + 1);
             p = warden_heap_alloc_aligned(heap, o->size, align);

@@ -41,51 +41,56 @@ void harness_require_check(int rc, const char *why, const char *after)
         harness_fail("checker after %s: %s", after, why);
 }
 
-static size_t extent(const shadow *m, const shadow_slot *s)
+/* The sampled offsets of a block laid out for filled bytes, below limit:
+ * fn(p + offset, length) for each run. */
+static size_t phase_of(uint8_t fill)
 {
-    size_t n = m->usable ? m->usable(m->ctx, s->p) : s->size;
-    return n ? n : 1;
+    return (size_t)fill * 2u % HARNESS_STRIDE;
 }
 
-static void verify_slot(const shadow *m, unsigned i)
+static void fill_sample(unsigned char *p, size_t n, uint8_t fill)
 {
-    const shadow_slot *s = &m->slot[i];
-    if ((uintptr_t)s->p % s->align != 0)
-        harness_fail("slot %u: %p is not aligned to %zu", i, (void *)s->p, s->align);
-    if (m->usable && m->usable(m->ctx, s->p) < s->size)
-        harness_fail("slot %u: usable size %zu below the %zu asked for", i, m->usable(m->ctx, s->p), s->size);
-    for (unsigned j = 0; j < HARNESS_SLOTS; j++) {
-        const shadow_slot *o = &m->slot[j];
-        if (j == i || !o->p)
-            continue;
-        if (s->p < o->p + extent(m, o) && o->p < s->p + extent(m, s))
-            harness_fail("slots %u and %u overlap: %p+%zu and %p+%zu", i, j, (void *)s->p, extent(m, s),
-                         (void *)o->p, extent(m, o));
-    }
+    size_t edge = n < 2 * HARNESS_EDGE ? n : HARNESS_EDGE;
+    memset(p, fill, edge);
+    memset(p + n - edge, fill, edge);
+    for (size_t i = HARNESS_EDGE + phase_of(fill); i + HARNESS_EDGE < n; i += HARNESS_STRIDE)
+        p[i] = fill;
+}
+
+/* Checks the bytes of a block laid out for filled bytes that lie below limit. */
+static int sample_ok(const unsigned char *p, size_t filled, size_t limit, uint8_t fill, size_t *bad)
+{
+    size_t edge = filled < 2 * HARNESS_EDGE ? filled : HARNESS_EDGE;
+    for (size_t i = 0; i < edge && i < limit; i++)
+        if (p[i] != fill)
+            return *bad = i, 0;
+    for (size_t i = HARNESS_EDGE + phase_of(fill); i + HARNESS_EDGE < filled && i < limit; i += HARNESS_STRIDE)
+        if (p[i] != fill)
+            return *bad = i, 0;
+    for (size_t i = filled - edge; i < filled && i < limit; i++)
+        if (p[i] != fill)
+            return *bad = i, 0;
+    return 1;
+}
+
+int sample_holds(const unsigned char *p, size_t n, uint8_t byte, size_t *bad)
+{
+    return sample_ok(p, n, n, byte, bad);
 }
 
 void shadow_put(shadow *m, unsigned s, void *p, size_t size, size_t align, uint8_t fill)
 {
-    m->slot[s] = (shadow_slot){p, size, align ? align : 1, fill};
-    memset(p, fill, size);
+    m->slot[s] = (shadow_slot){p, size, size, align ? align : 1, fill};
+    fill_sample(p, size, fill);
 }
 
 void shadow_verify_contents(const shadow *m, unsigned s, const char *when)
 {
     const shadow_slot *sl = &m->slot[s];
-    static unsigned char expected[4096];
-    memset(expected, sl->fill, sizeof expected);
-    size_t done = 0;
-    while (done < sl->size) { /* block by block; the byte loop below only names the first bad one */
-        size_t n = sl->size - done < sizeof expected ? sl->size - done : sizeof expected;
-        if (memcmp(sl->p + done, expected, n) != 0)
-            break;
-        done += n;
-    }
-    for (size_t i = done; i < sl->size; i++)
-        if (sl->p[i] != sl->fill)
-            harness_fail("slot %u %s: byte %zu of %p is 0x%02x, not 0x%02x", s, when, i, (void *)sl->p, sl->p[i],
-                         sl->fill);
+    size_t bad;
+    if (!sample_ok(sl->p, sl->filled, sl->size, sl->fill, &bad))
+        harness_fail("slot %u %s: byte %zu of %p is 0x%02x, not 0x%02x", s, when, bad, (void *)sl->p, sl->p[bad],
+                     sl->fill);
 }
 
 void shadow_realloc(shadow *m, unsigned s, void *p, size_t new_size)
@@ -105,13 +110,28 @@ void shadow_release_all(shadow *m, void (*release)(void *ctx, shadow *m, unsigne
             release(ctx, m, s);
 }
 
+/* After every operation: each live slot aligned, usable >= size, no two
+ * overlapping (each slot's extent asked of the allocator once), and the
+ * edges of each intact. */
 void shadow_verify_all(const shadow *m)
 {
+    size_t ext[HARNESS_SLOTS];
     for (unsigned i = 0; i < HARNESS_SLOTS; i++) {
         const shadow_slot *s = &m->slot[i];
         if (!s->p)
             continue;
-        verify_slot(m, i);
+        if ((uintptr_t)s->p % s->align != 0)
+            harness_fail("slot %u: %p is not aligned to %zu", i, (void *)s->p, s->align);
+        size_t n = m->usable ? m->usable(m->ctx, s->p) : s->size;
+        if (m->usable && n < s->size)
+            harness_fail("slot %u: usable size %zu below the %zu asked for", i, n, s->size);
+        ext[i] = n ? n : 1;
+        for (unsigned j = 0; j < i; j++) {
+            const shadow_slot *o = &m->slot[j];
+            if (o->p && s->p < o->p + ext[j] && o->p < s->p + ext[i])
+                harness_fail("slots %u and %u overlap: %p+%zu and %p+%zu", i, j, (void *)s->p, ext[i],
+                             (void *)o->p, ext[j]);
+        }
         size_t edge = s->size < 16 ? s->size : 16;
         for (size_t k = 0; k < edge; k++)
             if (s->p[k] != s->fill || s->p[s->size - 1 - k] != s->fill)

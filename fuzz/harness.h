@@ -36,9 +36,18 @@ typedef struct op {
 /* Takes the next operation; 0 at the end of the input. */
 int input_next_op(input *in, op *o);
 
+/* The bytes of a block the model fills and verifies: the first and last
+ * HARNESS_EDGE, and one in HARNESS_STRIDE between them, at a phase the fill
+ * byte picks. Blocks that move, overlap or lose their ends show at the
+ * edges; a stray write inside a large block shows at a sample, without a
+ * pass over all of it after every operation. */
+#define HARNESS_EDGE 64
+#define HARNESS_STRIDE 509
+
 typedef struct shadow_slot {
     unsigned char *p;  /* NULL: empty */
-    size_t size;       /* bytes asked for, all holding fill */
+    size_t size;       /* bytes asked for */
+    size_t filled;     /* the size the sample was laid out for (>= size after a shrink) */
     size_t align;      /* alignment asked for (1 when none) */
     uint8_t fill;
 } shadow_slot;
@@ -53,11 +62,15 @@ typedef struct shadow {
 /* Ends the run: prints "<harness>: invariant broken: <what>" and aborts. */
 _Noreturn void harness_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* A new allocation in slot s, filled with its fill byte. It is proved
+/* Whether every sampled byte of the first n of p (HARNESS_EDGE ...) is
+ * byte: 1, or 0 with the first bad offset in *bad. */
+int sample_holds(const unsigned char *p, size_t n, uint8_t byte, size_t *bad);
+
+/* A new allocation in slot s, its sampled bytes set to its fill byte. It is proved
  * (alignment, usable size, no overlap) by shadow_verify_all, after the
  * allocator's own checker has had its say. */
 void shadow_put(shadow *m, unsigned s, void *p, size_t size, size_t align, uint8_t fill);
-/* Every byte of slot s still holds its fill byte. */
+/* Every sampled byte of slot s still holds its fill byte. */
 void shadow_verify_contents(const shadow *m, unsigned s, const char *when);
 /* After realloc moved or kept slot s at p with new_size: the kept prefix
  * survived, then the slot is refilled and re-proved. */

@@ -11,6 +11,7 @@
 #define WARDEN_PRINTF(fmt, args)
 #define WARDEN_COLD
 #define WARDEN_NOINLINE __declspec(noinline)
+#define WARDEN_STACK_SCAN
 #define WARDEN_INLINE __forceinline
 #define WARDEN_LIKELY(x) (x)
 #define WARDEN_TLS __declspec(thread)
@@ -29,6 +30,9 @@ static inline int mul_overflows(size_t a, size_t b, size_t *out)
 #endif
 #define WARDEN_COLD __attribute__((cold))
 #define WARDEN_NOINLINE __attribute__((noinline))
+/* A function that reads the raw words of other functions' stack frames on
+ * purpose (their redzones too, under ASan): not instrumented. */
+#define WARDEN_STACK_SCAN __attribute__((no_sanitize_address))
 #define WARDEN_INLINE inline __attribute__((always_inline)) /* a fast path, inlined wherever it is called */
 #define WARDEN_LIKELY(x) __builtin_expect(!!(x), 1)
 /* One %fs-relative load: a library preloaded or linked at start-up gets

@@ -21,6 +21,7 @@
 #include "bugreport.h"
 #include "canary.h"
 #include "depot.h"
+#include "fault.h"
 #include "guard.h"
 #include "integrity.h"
 #include "leak.h"
@@ -185,11 +186,18 @@ typedef struct finding {
     debug_header h; /* a copy: the block may be gone by the time it is reported */
 } finding;
 
-/* The tail canary's bytes, in a heap block of usable bytes. */
+/* The tail canary's bytes, in a heap block of usable bytes, and where
+ * they start: right at the requested size. */
 static size_t tail_bytes(const debug_header *h, size_t usable)
 {
     size_t used = h->offset + h->size;
-    return usable > used ? usable - used : 0;
+    size_t n = usable > used ? usable - used : 0;
+    return n && FAULT(canary_late) ? n - 1 : n;
+}
+
+static unsigned char *tail_of(const void *user, const debug_header *h)
+{
+    return (unsigned char *)(uintptr_t)user + h->size + (FAULT(canary_late) ? 1 : 0);
 }
 
 /* Whether the canaries (and, for a freed block, the junk) of a block whose
@@ -205,16 +213,16 @@ static int block_intact(const void *user, const debug_header *h, size_t usable, 
         return 0;
     }
     size_t tail = tail_bytes(h, usable);
-    first = canary_first_bad(u + h->size, tail, CANARY_TAIL);
+    first = canary_first_bad(tail_of(user, h), tail, CANARY_TAIL);
     if (first < tail) {
         f->kind = "heap-buffer-overflow";
         report_format(f->what, sizeof f->what,
                       "a write at offset %zu of the %zu-byte block at %p, byte %zu past its end (%zu canary bytes changed)",
                       (size_t)h->size + first, (size_t)h->size, user, first + 1,
-                      canary_count_bad(u + h->size, tail, CANARY_TAIL));
+                      canary_count_bad(tail_of(user, h), tail, CANARY_TAIL));
         return 0;
     }
-    if (h->state == DEBUG_FREED && junk_free) {
+    if (h->state == DEBUG_FREED && junk_free && !FAULT(quarantine_skips_junk)) {
         first = canary_first_bad(u, h->size, JUNK_FREE);
         if (first < h->size) {
             f->kind = "heap-use-after-free";
@@ -391,7 +399,7 @@ static void *alloc_block(size_t size, size_t alignment, const char *op, size_t k
     unsigned char *head = head_of(user, h);
     if (head)
         canary_fill(head, CANARY_HEAD_BYTES, CANARY_HEAD);
-    canary_fill(user + size, tail_bytes(h, usable), CANARY_TAIL);
+    canary_fill(tail_of(user, h), tail_bytes(h, usable), CANARY_TAIL);
     if (junk_alloc)
         canary_fill(user + kept, size - kept, JUNK_ALLOC);
     __atomic_store_n(&h->seal, seal_of(h, user), __ATOMIC_RELEASE);
@@ -609,6 +617,8 @@ int debug_check_all(char *why, size_t why_size)
     if (pending_count)
         report_pending();
     int rc = wmalloc_check_all(line, sizeof line);
+    if (rc == 0)
+        rc = guard_check(line, sizeof line);
     if (rc != 0) {
         if (why && why_size)
             report_format(why, why_size, "%s", line);

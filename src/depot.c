@@ -176,6 +176,11 @@ static WARDEN_TLS recent_stacks *mine;
 static WARDEN_TLS unsigned captures;
 static WARDEN_TLS int thread_ended;
 
+size_t depot_blocks(void)
+{
+    return mine != NULL;
+}
+
 void depot_thread_end(void)
 {
     wmalloc_free(mine);
@@ -214,7 +219,7 @@ static inline uint64_t recent_share(uintptr_t pc, uint32_t k)
     return (pc ^ (k * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
 }
 
-static stack_id recent_lookup(unsigned set, uintptr_t frame, uintptr_t ret)
+WARDEN_STACK_SCAN static stack_id recent_lookup(unsigned set, uintptr_t frame, uintptr_t ret)
 {
     const uintptr_t *w = (const uintptr_t *)frame;
     for (unsigned i = 0; i < RECENT_WAYS; i++) {
@@ -235,7 +240,7 @@ static stack_id recent_lookup(unsigned set, uintptr_t frame, uintptr_t ret)
 
 /* Keeps the stack pcs[0..n) (id) in the set, when its return addresses
  * are all found in order up the stack within its mapping. */
-static void recent_keep(unsigned set, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n, stack_id id)
+WARDEN_STACK_SCAN static void recent_keep(unsigned set, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n, stack_id id)
 {
     if (n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
         return;

@@ -25,6 +25,9 @@ stack_id depot_capture(void);
 size_t depot_walk(uintptr_t *pcs, size_t max);
 /* The frames of stack id into pcs (at most max); the count. */
 size_t depot_frames(stack_id id, uintptr_t *pcs, size_t max);
+/* Heap blocks of the release allocator the depot holds for the calling
+ * thread (its cache of recent stacks): 0 or 1. */
+size_t depot_blocks(void);
 /* The calling thread ends: its cache of recent stacks goes back. */
 void depot_thread_end(void);
 /* Its lock (fork). */

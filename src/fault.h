@@ -13,6 +13,12 @@
 #define FAULT_grow_overlap 5     /* in-place grow takes a next block that is not free */
 #define FAULT_bump_double_slot 6 /* a bump bin slot is handed out twice */
 #define FAULT_skip_poison 7      /* freed blocks stay addressable to Valgrind/ASan */
+/* the malloc layer's */
+#define FAULT_tcache_double_free 8 /* a free into a thread cache leaves the block marked live: a second free passes */
+#define FAULT_remote_lost 9        /* the first remote free of each batch is dropped, never sent home */
+#define FAULT_quarantine_skips_junk 10 /* a quarantined block's junk is never verified (leaving, or at a check) */
+#define FAULT_canary_late 11       /* the tail canary starts one byte past the requested size */
+#define FAULT_guard_early_reuse 12 /* a freed guard slot is reused at once, not after its keep of others */
 
 #ifndef WARDEN_FAULT_ID
 #define WARDEN_FAULT_ID FAULT_none

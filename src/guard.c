@@ -27,13 +27,17 @@
  * at allocation and one at free. */
 #include "guard.h"
 
+#include "fault.h"
+
 #include "platform.h"
 #include "platform_debug.h"
 #include "report.h"
 
 #define GUARD_STRIDE ((uintptr_t)GUARD_SLOT_PAGES * PLATFORM_PAGE)
 #define GUARD_MOST_SLOTS 16384
-#define GUARD_FIFO_KEEP 1024 /* freed slots that wait before they are reused rather than a fresh one */
+/* Freed slots that wait before one is reused rather than a fresh one: a
+ * quarter of the pool, at most this many. */
+#define GUARD_FIFO_KEEP 1024
 #define GUARD_NONE UINT32_MAX
 
 enum { SLOT_FRESH, SLOT_ARMING, SLOT_LIVE, SLOT_FREED };
@@ -52,6 +56,8 @@ static unsigned char *pool_records;
 static size_t pool_record_size, pool_slots, pool_fresh;
 static uint32_t pool_fifo_head = GUARD_NONE, pool_fifo_tail = GUARD_NONE;
 static size_t pool_fifo_len;
+static size_t pool_keep;    /* GUARD_FIFO_KEEP, or a quarter of a smaller pool */
+static uint64_t pool_frees; /* slots ever put in the FIFO (for guard_check) */
 static size_t pool_rate;
 static int pool_said_full;
 static int pool_marked; /* guard markers, not mprotect */
@@ -97,6 +103,7 @@ int guard_setup(size_t slots, size_t sample_rate, int markers, size_t record_byt
     pool_record_size = record_bytes;
     pool_slots = slots;
     pool_rate = sample_rate;
+    pool_keep = slots / 4 < GUARD_FIFO_KEEP ? slots / 4 : GUARD_FIFO_KEEP;
     platform_lock_init(&guard_mutex);
     guard_lo = (uintptr_t)pool;
     guard_hi = guard_lo + slots * GUARD_STRIDE;
@@ -128,7 +135,8 @@ static unsigned char *slot_end(size_t i)
 /* A slot to use, under the lock: an old freed one once enough wait, else a fresh one. */
 static uint32_t take_slot(void)
 {
-    while (pool_fifo_len > (pool_fresh < pool_slots ? GUARD_FIFO_KEEP : 0)) {
+    size_t keep = FAULT(guard_early_reuse) ? 0 : pool_keep;
+    while (pool_fifo_len > (pool_fresh < pool_slots ? keep : 0)) {
         uint32_t i = pool_fifo_head;
         pool_fifo_head = pool_table[i].next;
         if (pool_fifo_head == GUARD_NONE)
@@ -205,6 +213,7 @@ void guard_free(const void *user)
         pool_table[pool_fifo_tail].next = (uint32_t)i;
     pool_fifo_tail = (uint32_t)i;
     pool_fifo_len++;
+    pool_frees++;
     platform_lock_release(&guard_mutex);
 }
 
@@ -241,6 +250,36 @@ void guard_walk(void (*fn)(void *user, void *ctx), void *ctx)
         if (pool_table[i].state == SLOT_LIVE)
             fn((void *)(guard_lo + i * GUARD_STRIDE + pool_table[i].user), ctx);
     platform_lock_release(&guard_mutex);
+}
+
+int guard_check(char *why, size_t why_size)
+{
+    if (!pool_slots)
+        return 0;
+    const char *bad = NULL;
+    platform_lock_acquire(&guard_mutex);
+    size_t n = 0;
+    for (uint32_t i = pool_fifo_head; i != GUARD_NONE && !bad; i = pool_table[i].next) {
+        if (i >= pool_fresh || pool_table[i].state != SLOT_FREED)
+            bad = "a slot waiting in the FIFO is not a freed one";
+        else if (++n > pool_fifo_len)
+            bad = "the FIFO holds more slots than it counts";
+    }
+    if (!bad && n != pool_fifo_len)
+        bad = "the FIFO holds fewer slots than it counts";
+    /* a slot leaves the FIFO only while more than pool_keep wait, or when
+     * no fresh slot is left: fewer waiting means one was reused too soon */
+    if (!bad && pool_fresh < pool_slots && pool_fifo_len < (pool_frees < pool_keep ? pool_frees : pool_keep))
+        bad = "a freed slot was reused while fewer than its keep waited";
+    platform_lock_release(&guard_mutex);
+    if (bad)
+        report_format(why, why_size, "guard pool: %s", bad);
+    return bad != NULL;
+}
+
+void guard_sample_restart(void)
+{
+    pool_countdown = 0;
 }
 
 void guard_lock(void)

@@ -54,6 +54,12 @@ int guard_block_of(const void *p, unsigned char **user, unsigned char **start, u
 void guard_open(const void *p);
 /* Calls fn(user, ctx) for each live guarded block, under the pool's lock. */
 void guard_walk(void (*fn)(void *user, void *ctx), void *ctx);
+/* The pool's own invariants (its FIFO of freed slots; none reused too
+ * soon): 0, or non-zero with one line in why. */
+int guard_check(char *why, size_t why_size);
+/* The calling thread's sampling starts over: its next allocation is
+ * guarded (a fuzz harness, so each input samples alike). */
+void guard_sample_restart(void);
 /* The pool's lock (fork). */
 void guard_lock(void);
 void guard_unlock(void);

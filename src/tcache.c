@@ -144,9 +144,19 @@ void tcache_release(tcache *tc)
     platform_lock_release(&list_lock);
 }
 
+size_t tcache_held(const tcache *tc)
+{
+    size_t n = tc->remote_count;
+    for (size_t c = 0; c < TCACHE_CLASSES; c++)
+        n += tc->bins[c].count;
+    return n;
+}
+
 void tcache_free_slow(tcache *tc, block *b, uint32_t g, int remote)
 {
     if (remote) {
+        if (FAULT(remote_lost) && tc->remote_count == 0)
+            return;
         if (tc->remote_count == TCACHE_REMOTE)
             remote_flush(tc);
         tc->remote[tc->remote_count++] = b;

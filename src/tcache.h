@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "block.h"
+#include "fault.h"
 #include "warden.h"
 
 #define TCACHE_CLASSES 64u        /* blocks of 2..65 granules */
@@ -92,6 +93,8 @@ static inline int tcache_push(tcache *tc, block *b, uint32_t g)
     tcache_bin *bin = &tc->bins[c];
     if (bin->count >= bin->cap)
         return 0;
+    if (FAULT(tcache_double_free))
+        block_cache_leave(b, block_usable(b));
     bin->slots[bin->count++] = b;
     return 1;
 }
@@ -99,6 +102,8 @@ static inline int tcache_push(tcache *tc, block *b, uint32_t g)
 /* The rest of free for cached block b of g granules that tcache_push did
  * not take: a full bin (half goes home), a remote block, a large one. */
 void tcache_free_slow(tcache *tc, block *b, uint32_t g, int remote);
+/* Blocks cache tc holds: in its bins and its remote buffer. */
+size_t tcache_held(const tcache *tc);
 /* Refills the bin of size from the heap and pops from it; NULL with errno
  * ENOMEM when the heap has nothing. */
 void *tcache_refill(tcache *tc, size_t size, const char *op);

@@ -1,0 +1,346 @@
+/* fuzz_malloc.c — fuzzes the malloc layer as a program sees it (front.h:
+ * thread caches, central caches, arenas, remote frees), and, built with
+ * FUZZ_DEBUG=1 as fuzz_debug, the debug profile over it (canaries,
+ * quarantine, junk, guard slots, stacks, reports). One in-process instance
+ * that only the harness allocates from: its entry points are the wmalloc
+ * names, so the fuzzer's own malloc stays glibc's or the sanitizer's.
+ *
+ * Two simulated threads: each has a thread cache on an arena of its own,
+ * and an operation switches which one is the caller's (wmalloc_self), so a
+ * block one allocated and the other frees takes the remote-free path.
+ *
+ * After every operation, the whole-process checker: every arena and its
+ * central cache, both thread caches, and in the debug profile every canary,
+ * quarantined block and guard slot (front_check_all); the count that no
+ * block went missing (the heaps' live blocks are the program's, the
+ * caches' or the quarantine's); and the shadow model (harness.h).
+ *
+ * Header: [0] bit 0: the thread that starts; the rest unused.
+ * Ops:    0 malloc  1 calloc  2 aligned (posix_memalign, aligned_alloc or
+ *         memalign, by slot)  3 realloc  4 free  5 switch threads
+ *         6 a probe, by the alignment bits (below)  7 free + malloc
+ * Probes: 0 reallocarray overflowing  1 malloc_trim  2 impossible sizes
+ *         3 a freed pointer is no live block; debug profile only (release:
+ *         as 0..3): 4 a write one byte past the block  5 a write into a
+ *         quarantined block  6 double free and realloc of a quarantined
+ *         block  7 free of an interior and a stack address. 4 and 5 must be
+ *         found by the next check; 6 and 7 must change nothing. */
+#define _POSIX_C_SOURCE 200809L /* setenv, O_CLOEXEC */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "depot.h"
+#include "front.h"
+#include "harness.h"
+#include "platform.h"
+#include "platform_debug.h"
+#include "tcache.h"
+#include "wmalloc.h"
+
+#ifndef FUZZ_DEBUG
+#define FUZZ_DEBUG 0
+#endif
+
+#include "guard.h"
+#include "quarantine.h"
+
+/* Small caches, so bins overflow and drain; two arenas, one per thread. */
+#define RELEASE_OPTIONS "arenas=2:tcache_bytes=1k:central_bytes=2k:pool_bytes=64m"
+/* Every part of the profile on; a quarantine small enough to verify after
+ * every operation; reports go on (halt_on_error=0), unsymbolized. */
+#define DEBUG_OPTIONS                                                                                          \
+    RELEASE_OPTIONS ":redzone=16:quarantine_bytes=16k:junk_alloc=1:junk_free=1:stack_depth=8:guard_rate=3"   \
+                    ":guard_slots=256:halt_on_error=0:symbolize=0"
+
+static tcache *thread_cache[2];
+static unsigned self;
+
+static struct stale {
+    unsigned char *p; /* the slot's last freed block, or NULL */
+    size_t size;
+} stale[HARNESS_SLOTS];
+
+static void setup(void)
+{
+    setenv("WARDEN_OPTIONS", FUZZ_DEBUG ? DEBUG_OPTIONS : RELEASE_OPTIONS, 1);
+    front_boot();
+    wmalloc_free(wmalloc_malloc(1)); /* this thread's cache, on the first arena */
+    thread_cache[0] = wmalloc_self;
+    thread_cache[1] = tcache_create(arena_pick()); /* the next arena round the ring: the other one */
+    if (!wmalloc_live(thread_cache[0]) || !thread_cache[1] || arena_count() != 2 ||
+        thread_cache[1]->heap == thread_cache[0]->heap)
+        harness_fail("the malloc layer did not start with two arenas and two thread caches");
+    /* The debug profile's reports are expected (probes 4..7): out of sight
+     * unless FUZZ_MALLOC_REPORTS is set. */
+    if (!getenv("FUZZ_MALLOC_REPORTS")) {
+        int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        if (fd >= 0)
+            platform_set_error_fd(fd);
+    }
+}
+
+static void become(unsigned thread)
+{
+    self = thread;
+    wmalloc_self = thread_cache[thread];
+}
+
+static size_t usable(void *ctx, const void *p)
+{
+    (void)ctx;
+    return front_usable_size(p);
+}
+
+static int guarded(const void *p)
+{
+    return FUZZ_DEBUG && guard_owns(p);
+}
+
+/* No block went missing: every block the heaps count as handed out is the
+ * program's, a cache's, or (debug profile) a quarantined one. */
+static void count_blocks(const shadow *m, const char *after)
+{
+    warden_heap_stats sum;
+    size_t central_blocks, central_bytes, quarantined = 0, bytes;
+    arena_stats(&sum, &central_blocks, &central_bytes);
+    size_t cached = central_blocks + tcache_held(thread_cache[0]) + tcache_held(thread_cache[1]);
+    size_t program = 0;
+    for (unsigned s = 0; s < HARNESS_SLOTS; s++)
+        program += m->slot[s].p && !guarded(m->slot[s].p);
+    if (FUZZ_DEBUG) {
+        quarantine_count(&quarantined, &bytes);
+        program += depot_blocks(); /* the profile's own: this thread's recent stacks */
+    }
+    if (sum.live_blocks != program + cached + quarantined)
+        harness_fail("after %s: the heaps count %zu blocks handed out, but the program holds %zu, the caches %zu "
+                     "and the quarantine %zu",
+                     after, sum.live_blocks, program, cached, quarantined);
+}
+
+static void check(const shadow *m, const char *after)
+{
+    char why[300];
+    harness_require_check(front_check_all(why, sizeof why), why, after);
+    harness_require_check(tcache_check(thread_cache[!self], why, sizeof why), why, after);
+    count_blocks(m, after);
+    shadow_verify_all(m);
+}
+
+static void release(void *ctx, shadow *m, unsigned s)
+{
+    (void)ctx;
+    shadow_verify_contents(m, s, "before free");
+    stale[s] = (struct stale){m->slot[s].p, m->slot[s].size};
+    front_free(m->slot[s].p);
+    m->slot[s].p = NULL;
+}
+
+static void *allocate(const op *o, size_t *align)
+{
+    void *p = NULL;
+    size_t bad;
+    *align = 1;
+    switch (o->code) {
+    case 1:
+        p = front_calloc(1, o->size);
+        if (p && !sample_holds(p, o->size, 0, &bad))
+            harness_fail("calloc(%zu) byte %zu is not zero", o->size, bad);
+        return p;
+    case 2:
+        *align = (size_t)8 << (o->align_log % 14); /* 8 .. 64 KiB */
+        if (o->slot % 3 == 0)
+            return front_posix_memalign(&p, *align, o->size) == 0 ? p : NULL;
+        return o->slot % 3 == 1 ? front_aligned_alloc(*align, o->size) : front_memalign(*align, o->size);
+    default:
+        return front_malloc(o->size);
+    }
+}
+
+/* ---- probes ---------------------------------------------------------------- */
+
+static void expect_errno(void *p, int want, const char *what)
+{
+    if (p != NULL || errno != want)
+        harness_fail("%s gave %p with errno %d, not NULL with %d", what, p, errno, want);
+}
+
+static void probe_sizes(const op *o)
+{
+    int saved = errno;
+    errno = 0;
+    expect_errno(front_malloc(SIZE_MAX - o->size), ENOMEM, "malloc of an impossible size");
+    errno = 0;
+    expect_errno(front_calloc(SIZE_MAX / 2 + 1 + o->size, 2), ENOMEM, "calloc of an overflowing product");
+    errno = 0;
+    expect_errno(front_aligned_alloc(SIZE_MAX / 2 + 2, 16), EINVAL, "aligned_alloc of an alignment no power of two");
+    void *p = &p;
+    if (front_posix_memalign(&p, 24, o->size) != EINVAL || p != &p)
+        harness_fail("posix_memalign with alignment 24 did not fail with EINVAL, leaving its pointer");
+    errno = saved;
+}
+
+static int is_live_slot(const shadow *m, const void *p)
+{
+    for (unsigned s = 0; s < HARNESS_SLOTS; s++)
+        if (m->slot[s].p == p)
+            return 1;
+    return 0;
+}
+
+static void find_in_quarantine(void *block, void *ctx)
+{
+    struct stale *want = ctx;
+    if (block == want->p)
+        want->size = SIZE_MAX; /* found */
+}
+
+/* Whether slot s's last freed block waits in the quarantine now (a check
+ * ran after the last operation, so no thread's batch holds it). */
+static int quarantined(unsigned s)
+{
+    struct stale probe = {stale[s].p, 0};
+    if (!probe.p || guarded(probe.p))
+        return 0;
+    quarantine_walk(find_in_quarantine, &probe);
+    return probe.size == SIZE_MAX;
+}
+
+/* A write the debug profile must find at its next check; then undone. */
+static void expect_found(const shadow *m, unsigned char *at, const char *what, const void *block, size_t size)
+{
+    unsigned char was = *at;
+    *at = (unsigned char)(was ^ 0x41);
+    char why[300];
+    int found = front_check_all(why, sizeof why);
+    *at = was;
+    if (!found)
+        harness_fail("%s of the %zu-byte block at %p was not found by the heap check", what, size, block);
+    (void)m;
+}
+
+static void probe(shadow *m, const op *o)
+{
+    shadow_slot *sl = &m->slot[o->slot];
+    unsigned kind = FUZZ_DEBUG ? o->align_log & 7u : o->align_log & 3u;
+    switch (kind) {
+    case 0:
+        if (sl->p) {
+            errno = 0;
+            expect_errno(front_reallocarray(sl->p, SIZE_MAX / 4 + 1, 8), ENOMEM, "reallocarray overflowing");
+            shadow_verify_contents(m, o->slot, "after a failed reallocarray");
+        }
+        break;
+    case 1:
+        wmalloc_trim(0);
+        break;
+    case 2:
+        probe_sizes(o);
+        break;
+    case 3:
+        if (!FUZZ_DEBUG && stale[o->slot].p && !is_live_slot(m, stale[o->slot].p) &&
+            wmalloc_live_usable(stale[o->slot].p) != 0)
+            harness_fail("the freed block %p still answers as live", (void *)stale[o->slot].p);
+        break;
+    case 4: /* one byte past the requested size: the canary's first byte (not a guard page) */
+        if (sl->p && !(guarded(sl->p) && (uintptr_t)(sl->p + sl->size) % PLATFORM_PAGE == 0))
+            expect_found(m, sl->p + sl->size, "a write one byte past the end", sl->p, sl->size);
+        break;
+    case 5:
+        if (quarantined(o->slot) && stale[o->slot].size)
+            expect_found(m, stale[o->slot].p + stale[o->slot].size / 2, "a write after free", stale[o->slot].p,
+                         stale[o->slot].size);
+        break;
+    case 6:
+        if (quarantined(o->slot)) {
+            front_free(stale[o->slot].p);
+            if (front_realloc(stale[o->slot].p, o->size + 1) != NULL)
+                harness_fail("realloc of the freed block %p gave a block", (void *)stale[o->slot].p);
+        }
+        break;
+    case 7:
+        if (sl->p && sl->size > 1)
+            front_free(sl->p + 1);
+        front_free(&kind);
+        break;
+    }
+}
+
+static void run_op(shadow *m, const op *o)
+{
+    shadow_slot *sl = &m->slot[o->slot];
+    if (o->code == 7 && sl->p)
+        release(NULL, m, o->slot);
+    if (o->code == 5) {
+        become(!self);
+        return;
+    }
+    if (o->code == 6) {
+        probe(m, o);
+        return;
+    }
+    if (!sl->p && (o->code <= 2 || o->code == 7)) {
+        size_t align;
+        void *p = allocate(o, &align);
+        if (!p)
+            harness_fail("allocation of %zu bytes (alignment %zu) failed", o->size, align);
+        shadow_put(m, o->slot, p, o->size, align, o->fill);
+        return;
+    }
+    if (o->code == 3) {
+        if (sl->p)
+            shadow_verify_contents(m, o->slot, "before realloc");
+        void *p = front_realloc(sl->p, o->size);
+        if (sl->p && o->size == 0) { /* glibc's realloc(p, 0): a free */
+            if (p)
+                harness_fail("realloc(%p, 0) gave %p, not NULL", (void *)sl->p, p);
+            stale[o->slot] = (struct stale){sl->p, sl->size};
+            sl->p = NULL;
+            return;
+        }
+        if (!p)
+            harness_fail("realloc to %zu bytes failed", o->size);
+        if (!sl->p) {
+            shadow_put(m, o->slot, p, o->size, 1, o->fill);
+            return;
+        }
+        if (p != sl->p)
+            stale[o->slot] = (struct stale){sl->p, sl->size};
+        sl->align = 1; /* realloc promises the default alignment only */
+        shadow_realloc(m, o->slot, p, o->size);
+        return;
+    }
+    if (o->code == 4 && sl->p)
+        release(NULL, m, o->slot);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int started;
+    if (!started) {
+        setup();
+        started = 1;
+    }
+    if (size <= HARNESS_HEADER)
+        return 0;
+    become(data[0] & 1u);
+    if (FUZZ_DEBUG)
+        guard_sample_restart();
+    memset(stale, 0, sizeof stale);
+    shadow m = {.usable = usable};
+    input in = {data + HARNESS_HEADER, data + size};
+    op o;
+    static const char *names[] = {"malloc", "calloc", "aligned alloc", "realloc", "free", "switch threads",
+                                  "probe", "free+malloc"};
+    while (input_next_op(&in, &o)) {
+        run_op(&m, &o);
+        check(&m, names[o.code]);
+    }
+    shadow_release_all(&m, release, NULL);
+    check(&m, "the final frees");
+    return 0;
+}
