@@ -241,9 +241,11 @@ void options_describe(const options *o, void (*write)(const char *text, size_t l
     char line[1024];
     size_t n = report_format(line, sizeof line, "warden: options");
     for (size_t i = 0; i < SPEC_COUNT; i++) {
-        if (specs[i].kind == KIND_PATH)
-            n += report_format(line + n, sizeof line - n, " %s=%s", specs[i].key, path_of((options *)o, &specs[i]));
-        else
+        if (specs[i].kind == KIND_PATH) {
+            const char *path = path_of((options *)o, &specs[i]);
+            if (path[0]) /* unset: no value to write (an empty one would not parse back) */
+                n += report_format(line + n, sizeof line - n, " %s=%s", specs[i].key, path);
+        } else
             n += report_format(line + n, sizeof line - n, " %s=%zu", specs[i].key,
                                (size_t)*value_of((options *)o, &specs[i]));
     }

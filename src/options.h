@@ -31,7 +31,8 @@ int options_parse(options *o, const char *text, char *err, size_t err_size);
 /* Writes the table of keys (markdown rows: key, default, accepts, meaning) into
  * out by calls of write(text, len). */
 void options_table(void (*write)(const char *text, size_t len));
-/* Writes "warden: options key=value ..." (every key) the same way. */
+/* Writes "warden: options key=value ..." (every key; a PATH key when set)
+ * the same way: the line after "warden: options" parses back to o. */
 void options_describe(const options *o, void (*write)(const char *text, size_t len));
 
 #endif /* WARDEN_OPTIONS_H */
