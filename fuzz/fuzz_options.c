@@ -68,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[300];
     memset(err, 'x', sizeof err);
     options o, before;
+    memset(&o, 0, sizeof o); /* every byte defined: the options are compared whole */
     options_defaults(&o);
     memcpy(&before, &o, sizeof o);
     int rc = options_parse(&o, text, err, err_size);

@@ -42,7 +42,7 @@ int input_next_op(input *in, op *o);
  * edges; a stray write inside a large block shows at a sample, without a
  * pass over all of it after every operation. */
 #define HARNESS_EDGE 64
-#define HARNESS_STRIDE 509
+#define HARNESS_STRIDE 4093
 
 typedef struct shadow_slot {
     unsigned char *p;  /* NULL: empty */

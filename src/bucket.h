@@ -54,6 +54,7 @@ typedef struct bucket {
     size_t quarantine_blocks; /* blocks held */
     size_t quarantine_bytes;  /* their usable bytes */
     freelist free;          /* the free blocks of all regions */
+    unsigned check_word;    /* the free-list word whose clear bits the next check proves */
 } bucket;
 
 void bucket_init(bucket *b, const void *heap, unsigned index, size_t limit, size_t region_size,

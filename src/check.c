@@ -11,7 +11,7 @@
 typedef struct checker {
     char *why;          /* where to write the broken invariant, or NULL */
     size_t why_size;    /* its capacity */
-    const bucket *b;    /* the bucket being checked */
+    bucket *b;          /* the bucket being checked (its check_word moves on) */
     size_t list_nodes;  /* free-list nodes marked so far */
 } checker;
 
@@ -37,12 +37,10 @@ static int is_in_bucket(const checker *c, const block *n)
 
 /* ---- free lists: marks every node it proves ---------------------------------- */
 
+/* The list of class cls, whose bitmap bit is set. */
 static int check_list(checker *c, unsigned cls)
 {
     const freelist *fl = &c->b->free;
-    int bit = (fl->words[cls / 64] >> (cls % 64)) & 1;
-    if ((fl->heads[cls] != NULL) != bit)
-        return fail(c, "free list %u: bitmap bit %d disagrees with the list", cls, bit);
     block *prev = NULL;
     for (block *n = fl->heads[cls]; n; prev = n, n = block_link_next(n)) {
         if (!is_in_bucket(c, n))
@@ -65,15 +63,30 @@ static int check_list(checker *c, unsigned cls)
     return 0;
 }
 
+static int list_bit(const freelist *fl, unsigned cls)
+{
+    return (int)((fl->words[cls / 64] >> (cls % 64)) & 1);
+}
+
+/* Every list is walked where its bit is set, and a free block on a list
+ * whose bit is clear shows in the block walk (unmarked); a head left where
+ * the bit is clear is looked for in one word's classes a check, in turn: a
+ * pass over all the heads on every check would cost more than the rest. */
 static int check_lists(checker *c)
 {
-    const freelist *fl = &c->b->free;
+    bucket *b = c->b;
+    const freelist *fl = &b->free;
     for (unsigned w = 0; w < FREELIST_WORDS; w++)
         if ((fl->words[w] != 0) != ((fl->summary >> w) & 1))
             return fail(c, "free-list summary bit %u disagrees with its word", w);
-    for (unsigned cls = 0; cls < FREELIST_CLASSES; cls++)
-        if (check_list(c, cls))
-            return 1;
+    unsigned w = b->check_word++ % FREELIST_WORDS;
+    for (unsigned cls = w * 64; cls < (w + 1) * 64 && cls < FREELIST_CLASSES; cls++)
+        if ((fl->heads[cls] != NULL) != list_bit(fl, cls))
+            return fail(c, "free list %u: bitmap bit %d disagrees with the list", cls, list_bit(fl, cls));
+    for (w = 0; w < FREELIST_WORDS; w++)
+        for (uint64_t bits = fl->words[w]; bits; bits &= bits - 1)
+            if (check_list(c, w * 64 + bits_ctz64(bits)))
+                return 1;
     return 0;
 }
 
@@ -82,11 +95,13 @@ static void unmark_lists(checker *c)
 {
     const freelist *fl = &c->b->free;
     size_t budget = c->list_nodes;
-    for (unsigned cls = 0; cls < FREELIST_CLASSES && budget; cls++)
-        for (block *n = fl->heads[cls]; n && budget && is_in_bucket(c, n); n = block_link_next(n)) {
-            block_set_mark(n, 0);
-            budget--;
-        }
+    for (unsigned w = 0; w < FREELIST_WORDS && budget; w++)
+        for (uint64_t bits = fl->words[w]; bits && budget; bits &= bits - 1)
+            for (block *n = fl->heads[w * 64 + bits_ctz64(bits)]; n && budget && is_in_bucket(c, n);
+                 n = block_link_next(n)) {
+                block_set_mark(n, 0);
+                budget--;
+            }
 }
 
 /* ---- regions and blocks -------------------------------------------------------- */

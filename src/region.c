@@ -17,11 +17,13 @@ static platform_lock pool_lock; /* guards the three below */
 static pooled *pool;            /* LIFO: the most recently returned first */
 static size_t pool_bytes;       /* bytes of all of them */
 static size_t pool_limit;       /* most bytes kept; 0: no pool, regions are unmapped */
+static int pool_resident;       /* pages stay (no purge) */
 
-void region_pool_setup(size_t limit)
+void region_pool_setup(size_t limit, int resident)
 {
     platform_lock_init(&pool_lock);
     pool_limit = limit;
+    pool_resident = resident;
 }
 
 void region_pool_lock(void)
@@ -70,7 +72,8 @@ static int pool_give(void *addr, size_t size)
         pagemap_clear(addr, size);
         /* Its pages go back to the OS (RSS) before anyone can take it; its
          * mapping stays (no mmap next time, no new VMA). */
-        platform_purge((char *)addr + sizeof(pooled), size - sizeof(pooled));
+        if (!pool_resident)
+            platform_purge((char *)addr + sizeof(pooled), size - sizeof(pooled));
         *(pooled *)addr = (pooled){pool, size};
         pool = addr;
         pool_bytes += size;
