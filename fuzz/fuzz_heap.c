@@ -14,7 +14,7 @@
 #include <warden.h>
 
 #include "harness.h"
-#include "region.h"
+#include "mapcache.h"
 
 static size_t usable(void *heap, const void *p)
 {
@@ -111,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int pooled;
     if (!pooled) { /* every input maps and returns the same few regions: keep them, resident */
-        region_pool_setup((size_t)64 << 20, 1);
+        mapcache_setup((size_t)64 << 20, 1);
         pooled = 1;
     }
     if (size <= HARNESS_HEADER)

@@ -2,6 +2,7 @@
 #include "arena.h"
 
 #include "atomic.h"
+#include "mapcache.h"
 #include "platform.h"
 #include "report.h"
 
@@ -83,12 +84,12 @@ void arena_lock_all(void)
     for (unsigned i = 0; i < arena_n; i++)
         if (arenas[i])
             heap_lock_all(arenas[i]);
-    region_pool_lock(); /* taken under bucket locks: after them */
+    mapcache_lock(); /* taken under bucket locks: after them */
 }
 
 void arena_unlock_all(void)
 {
-    region_pool_unlock();
+    mapcache_unlock();
     for (unsigned i = arena_n; i-- > 0;)
         if (arenas[i])
             heap_unlock_all(arenas[i]);

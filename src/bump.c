@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "mapcache.h"
 #include "pagemap.h"
 #include "report.h"
 
@@ -39,7 +40,7 @@ static size_t slot_size_of(int bin)
 static bump_chunk *chunk_map(warden_bump *owner, size_t size, uint32_t kind)
 {
     size = platform_chunk_round(size);
-    bump_chunk *c = pagemap_map_self(size);
+    bump_chunk *c = mapcache_map(size);
     if (!c)
         return NULL;
     c->next = NULL;
@@ -55,7 +56,7 @@ static bump_chunk *chunk_map(warden_bump *owner, size_t size, uint32_t kind)
 
 static void chunk_unmap(bump_chunk *c)
 {
-    pagemap_unmap_self(c, c->size);
+    mapcache_unmap(c, c->size);
 }
 
 /* Maps a chunk and links it after last (or as the list's first). */

@@ -65,6 +65,13 @@ void platform_random(void *buf, size_t len)
     }
 }
 
+/* Linear memory never shrinks: there are no pages to give back. */
+void platform_purge(void *addr, size_t size)
+{
+    (void)addr;
+    (void)size;
+}
+
 void platform_write_error(const char *text, size_t len)
 {
     while (len > 0) {

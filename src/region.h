@@ -74,17 +74,8 @@ size_t region_size_for(uint32_t g, size_t least_bytes);
  * heap), registers it and writes its one free block (not on any list). NULL
  * when out of memory. */
 region *region_map(struct bucket *owner, const void *heap, size_t size);
-/* Forgets a region and unmaps it, or keeps the mapping in the pool. */
+/* Forgets a region and gives its mapping back (mapcache.h). */
 void region_unmap(region *r);
-/* Turns the pool on: up to limit bytes of returned regions stay mapped for
- * the next region of the same size, of any bucket or heap; their pages go
- * back to the OS unless resident is 1 (a fuzz harness, whose every input
- * maps and returns the same regions: no page faults the next time). Called
- * once, before any region is returned. */
-void region_pool_setup(size_t limit, int resident);
-/* The pool's lock (fork handlers). */
-void region_pool_lock(void);
-void region_pool_unlock(void);
 /* The region holding addr, or NULL when no region of warden holds it. */
 region *region_of(const void *addr);
 

@@ -11,6 +11,7 @@
 #include "arena.h"
 #include "atomic.h"
 #include "heap.h"
+#include "mapcache.h"
 #include "options.h"
 #include "platform.h"
 #include "report.h"
@@ -86,7 +87,7 @@ static void start(void)
         n = platform_cpu_count(); /* more cost memory (each its own regions and caches), not time, here */
         n = n > 16 ? 16 : n;
     }
-    region_pool_setup((size_t)opts.pool_bytes, 0);
+    mapcache_setup((size_t)opts.pool_bytes, 0);
     size_t cache_bytes = opts.tcache && WMALLOC_LOCK_FREE ? (size_t)opts.tcache_bytes : 0;
     if (arena_init(n, (size_t)opts.large_reserve, cache_bytes ? (size_t)opts.central_bytes : 0) != 0)
         die("cannot map its arenas (out of memory)");
