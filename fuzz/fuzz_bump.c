@@ -39,9 +39,9 @@ static void run_op(warden_bump *bump, shadow *m, const op *o, int resets)
                                : warden_bump_alloc(bump, o->size, o->code == 2 ? align : 8);
         if (!p)
             harness_fail("allocation of %zu bytes failed", o->size);
-        for (size_t i = 0; o->code == 1 && i < o->size; i++)
-            if (((unsigned char *)p)[i] != 0)
-                harness_fail("alloc_zeroed(%zu) byte %zu is not zero", o->size, i);
+        size_t bad;
+        if (o->code == 1 && !sample_holds(p, o->size, 0, &bad))
+            harness_fail("alloc_zeroed(%zu) byte %zu is not zero", o->size, bad);
         shadow_put(m, o->slot, p, o->size, o->code == 1 || o->code == 2 ? align : 8, o->fill);
         return;
     }

@@ -235,8 +235,9 @@ static void probe(shadow *m, const op *o)
             shadow_verify_contents(m, o->slot, "after a failed reallocarray");
         }
         break;
-    case 1:
-        wmalloc_trim(0);
+    case 1: /* rarely: its pages given back fault in again */
+        if (o->slot == 0)
+            wmalloc_trim(0);
         break;
     case 2:
         probe_sizes(o);
