@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""make_seeds.py — writes the hand-made seed inputs of corpus/heap/ and
-corpus/bump/ (named seed-*), each covering one path of the allocator, in
-the input format of fuzz/harness.h, and the dictionaries fuzz/<api>.dict.
+"""make_seeds.py — writes the hand-made seed inputs of corpus/<api>/ (named
+seed-*), each covering one path of the allocator (the malloc harnesses'
+also reach each WARDEN_FAULT of theirs, for ci/faults.sh), in the input
+format of fuzz/harness.h, and the dictionaries fuzz/<api>.dict (the
+options harness's from src/options.inc).
 Crashes found by fuzzing are added to the corpus beside them (crash-*),
 minimized, and are never regenerated."""
 import os
@@ -13,6 +15,10 @@ ROOT = os.path.dirname(HERE)
 
 HEAP = dict(alloc=0, calloc=1, aligned=2, realloc=3, free=4, free_all=5, usable=6, realloc_slot=7)
 BUMP = dict(alloc=0, zeroed=1, aligned=2, realloc=3, free=4, reset=5, stats=6, again=7)
+MALLOC = dict(malloc=0, calloc=1, aligned=2, realloc=3, free=4, switch=5, probe=6, again=7)
+# the probes (fuzz_malloc.c), chosen by the alignment bits
+PROBE = dict(reallocarray=0, trim=1, sizes=2, stale=3, overflow=4, write_after_free=5, double_free=6,
+             invalid_free=7)
 
 
 def op(code, slot=0, size=0, align_log=0):
@@ -81,15 +87,58 @@ def bump_seeds():
     return s
 
 
-def dictionary(names_ops):
-    lines = ['# one 4-byte operation per token (fuzz/harness.h); written by make_seeds.py']
+def malloc_seeds(debug):
+    M, P, F = MALLOC, PROBE, op
+    s = {}
+    h = bytes([0, 0, 0, 0])
+    s["tcache"] = h + b"".join(F(0, i, 16 * i) for i in range(20)) + b"".join(F(4, i) for i in range(20))
+    s["remote-free"] = h + F(0, 0, 64) + F(0, 1, 64) + F(M["switch"]) + F(4, 0) + F(4, 1) + F(M["switch"])
+    s["remote-batch"] = h + b"".join(F(0, i, 40) for i in range(30)) + F(M["switch"]) + \
+        b"".join(F(4, i) for i in range(30)) + b"".join(F(0, i, 40) for i in range(30))
+    s["bins-overflow"] = h + b"".join(F(7, i % 32, 32) for i in range(60)) + b"".join(F(4, i) for i in range(32))
+    s["sizes"] = h + b"".join(F(0, i, n) for i, n in enumerate([0, 1, 1024, 1025, 8192, 8193, 70000, 1000000]))
+    s["aligned"] = h + F(M["aligned"], 0, 10, 3) + F(M["aligned"], 1, 100, 9) + F(M["aligned"], 2, 5000, 13)
+    s["realloc"] = h + F(0, 0, 20) + F(3, 0, 900) + F(3, 0, 9000) + F(3, 0, 5) + F(3, 1, 30) + F(3, 1, 0)
+    s["probes"] = h + F(0, 0, 100) + F(4, 0) + F(0, 1, 50) + b"".join(
+        F(M["probe"], 0 if k == 1 else 1, 7, k) for k in range(4))
+    if debug:
+        # the first block of an input is guarded (guard_rate=3), the next two not
+        s["overflow"] = h + F(0, 0, 100) + F(0, 1, 100) + F(M["probe"], 1, 0, P["overflow"]) + \
+            F(M["probe"], 0, 0, P["overflow"])
+        s["write-after-free"] = h + F(0, 0, 100) + F(0, 1, 100) + F(4, 1) + \
+            F(M["probe"], 1, 0, P["write_after_free"])
+        s["double-free"] = h + F(0, 0, 100) + F(0, 1, 100) + F(4, 1) + F(M["probe"], 1, 0, P["double_free"]) + \
+            F(M["probe"], 0, 0, P["invalid_free"])
+        s["guard-reuse"] = h + F(0, 0, 100) + F(4, 0) + F(0, 1, 10) + F(0, 2, 10) + F(0, 3, 10)
+    rnd = random.Random(3 + debug)
+    s["random-walk"] = h + b"".join(
+        F(rnd.randrange(8), rnd.randrange(32), rnd.choice([rnd.randrange(200), rnd.randrange(5000)]),
+          rnd.randrange(16)) for _ in range(60))
+    return s
+
+
+def options_dictionary():
+    """Every key of options.inc as key=, and the values and separators."""
+    import re
+    with open(os.path.join(ROOT, "src", "options.inc")) as f:
+        keys = re.findall(r"^OPTION\((\w+),", f.read(), re.M)
+    lines = ['# every WARDEN_OPTIONS key (src/options.inc) and the value forms; written by make_seeds.py']
+    lines += ['key_%s="%s="' % (k, k) for k in keys]
+    lines += ['sep_colon=":"', 'sep_comma=","', 'sep_space=" "', 'yes="yes"', 'false="false"',
+              'k="k"', 'm="m"', 'g="g"', 'big="18446744073709551616"', 'max="4294967295"']
+    return "\n".join(lines) + "\n"
+
+
+def dictionary(names_ops, what="one 4-byte operation per token (fuzz/harness.h)"):
+    lines = ['# %s; written by make_seeds.py' % what]
     for name, data in names_ops:
         lines.append('%s="%s"' % (name, "".join("\\x%02x" % b for b in data)))
     return "\n".join(lines) + "\n"
 
 
 def main():
-    for api, seeds in (("heap", heap_seeds()), ("bump", bump_seeds())):
+    for api, seeds in (("heap", heap_seeds()), ("bump", bump_seeds()), ("malloc", malloc_seeds(0)),
+                       ("debug", malloc_seeds(1))):
         d = os.path.join(ROOT, "corpus", api)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
@@ -107,6 +156,21 @@ def main():
                             ("aligned_4k", op(2, 4, 100, 12)), ("realloc_grow", op(3, 0, 4000)),
                             ("realloc_shrink", op(3, 0, 10)), ("free", op(4, 0)), ("reset", op(5)),
                             ("again", op(7, 1, 33))]))
+
+
+    for api in ("malloc", "debug"):
+        with open(os.path.join(HERE, api + ".dict"), "w") as f:
+            f.write(dictionary([("malloc_64", op(0, 0, 64)), ("malloc_2k", op(0, 1, 2000)),
+                                ("calloc_100", op(1, 2, 100)), ("aligned_4k", op(2, 3, 100, 9)),
+                                ("realloc_grow", op(3, 0, 3000)), ("free", op(4, 0)), ("switch", op(5)),
+                                ("again", op(7, 1, 48))] +
+                               [("probe_" + k, op(6, 0, 0, v)) for k, v in PROBE.items()]))
+    with open(os.path.join(HERE, "options.dict"), "w") as f:
+        f.write(options_dictionary())
+    with open(os.path.join(HERE, "report.dict"), "w") as f:
+        f.write(dictionary([("format", b"\x00\x40"), ("bug", b"\x01\x00"), ("leaks", b"\x02\x00"),
+                            ("all", b"\x03\xff"), ("stored_stack", b"\x00\x00\x00\x03")],
+                           "fuzz_report.c's selectors"))
 
 
 if __name__ == "__main__":
