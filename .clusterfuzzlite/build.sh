@@ -5,11 +5,14 @@
 # script outside Docker with the same variables.
 cmake -S "$SRC/warden" -B "$WORK/warden-build" -DCMAKE_BUILD_TYPE=Release \
   -DWARDEN_FUZZ=external -DWARDEN_BUILD_TESTS=OFF
-cmake --build "$WORK/warden-build" -j"$(nproc)" --target fuzz_heap fuzz_bump
-for h in heap bump; do
+harnesses="heap bump malloc debug options report"
+cmake --build "$WORK/warden-build" -j"$(nproc)" --target $(printf 'fuzz_%s ' $harnesses)
+for h in $harnesses; do
+  max_len=256
+  case $h in options|report) max_len=512 ;; esac
   cp "$WORK/warden-build/fuzz/fuzz_$h" "$OUT/"
   rm -f "$OUT/fuzz_${h}_seed_corpus.zip"
   (cd "$SRC/warden/corpus/$h" && zip -q -j "$OUT/fuzz_${h}_seed_corpus.zip" ./*)
   cp "$SRC/warden/fuzz/$h.dict" "$OUT/fuzz_$h.dict"
-  printf '[libfuzzer]\nmax_len = 512\ntimeout = 10\ndict = fuzz_%s.dict\n' "$h" > "$OUT/fuzz_$h.options"
+  printf '[libfuzzer]\nmax_len = %s\ntimeout = 10\ndict = fuzz_%s.dict\n' "$max_len" "$h" > "$OUT/fuzz_$h.options"
 done

@@ -22,14 +22,14 @@ for flavour in libfuzzer afl; do
   export CXXFLAGS=$CFLAGS
   echo "== build.sh, $flavour flavour"
   bash .clusterfuzzlite/build.sh >/dev/null
-  for h in heap bump; do
+  for h in heap bump malloc debug options report; do
     for f in "fuzz_$h" "fuzz_${h}_seed_corpus.zip" "fuzz_$h.dict" "fuzz_$h.options"; do
       [ -s "$OUT/$f" ] || { echo "ci/clusterfuzzlite.sh: $flavour: \$OUT/$f missing" >&2; exit 1; }
     done
     seeds=$WORK/seeds-$h
     mkdir -p "$seeds" && unzip -q -o "$OUT/fuzz_${h}_seed_corpus.zip" -d "$seeds"
     if [ $flavour = libfuzzer ]; then
-      "$OUT/fuzz_$h" -runs=2000 -max_len=512 -dict="$OUT/fuzz_$h.dict" "$seeds" > "$WORK/run-$h.txt" 2>&1
+      "$OUT/fuzz_$h" -runs=2000 -max_len="$(sed -n 's/^max_len = //p' "$OUT/fuzz_$h.options")" -dict="$OUT/fuzz_$h.dict" "$seeds" > "$WORK/run-$h.txt" 2>&1
       echo "$flavour fuzz_$h: $(grep -c . "$WORK/run-$h.txt") log lines, $(grep -o 'cov: [0-9]*' "$WORK/run-$h.txt" | tail -1), dictionary $(grep -o 'Dictionary: [0-9]* entries' "$WORK/run-$h.txt")"
     else
       "$OUT/fuzz_$h" "$seeds"/* > "$WORK/run-$h.txt" 2>&1

@@ -8,19 +8,25 @@
 #   ci/fuzz.sh [seconds] --merge    also merge new coverage into corpus/<harness>/
 #   ci/fuzz.sh --faults [seconds]   the fault matrix: for each WARDEN_FAULT, the
 #                                   checker on its crafted input (ci/faults.sh),
-#                                   then libFuzzer's time to find it from an empty
-#                                   corpus (cap: seconds, default 300) and from
-#                                   the seed corpus
+#                                   then the seconds libFuzzer and AFL++ take to
+#                                   find it from an empty corpus: the median of 5
+#                                   trials (seeds 1..5) capped at seconds (default
+#                                   120); fails when a median is 60 s or more
+#   ci/fuzz.sh --speed [runs]       executions per CPU second of each harness under
+#                                   libFuzzer: runs mutations (default 50000) from
+#                                   the committed corpus with a fixed seed, 3 rounds,
+#                                   the median; the checker runs after every operation
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-seconds="" merge=0 faults=0
+seconds="" merge=0 faults=0 speed=0
 for arg in "$@"; do
   case "$arg" in
     --merge) merge=1 ;;
     --faults) faults=1 ;;
-    ''|*[!0-9]*) echo "ci/fuzz.sh: bad argument '$arg' (expected seconds, --merge or --faults)" >&2; exit 2 ;;
+    --speed) speed=1 ;;
+    ''|*[!0-9]*) echo "ci/fuzz.sh: bad argument '$arg' (expected seconds, --merge, --faults or --speed)" >&2; exit 2 ;;
     *) seconds=$arg ;;
   esac
 done
@@ -29,10 +35,14 @@ if [ -n "$seconds" ] && [ "$seconds" -lt 1 ]; then
   exit 2
 fi
 
-harnesses=(heap bump)
+harnesses=(${FUZZ_HARNESSES:-heap bump malloc debug options report})
+targets=("${harnesses[@]/#/fuzz_}")
+# Longest input each harness is given: 63 operations of the allocator
+# harnesses (longer ones found nothing more, and cost time); a string of 512.
+declare -A max_len=([heap]=${FUZZ_LEN_HEAP:-256} [bump]=256 [malloc]=${FUZZ_LEN_MALLOC:-256} [debug]=${FUZZ_LEN_MALLOC:-256} [options]=512 [report]=512)
 out=build/fuzz-out
 mkdir -p "$out"
-ci/deps.sh cmake make clang afl++ libclang-rt-14-dev
+ci/deps.sh cmake make clang afl++ libclang-rt-14-dev libunwind8
 
 export AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_QUIET=1 AFL_NO_AFFINITY=1
 
@@ -40,54 +50,93 @@ build_libfuzzer() { # build dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" -DCMAKE_C_COMPILER=clang -DWARDEN_FUZZ=libfuzzer -DWARDEN_BUILD_TESTS=OFF \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$dir" -j"$(nproc)" --target fuzz_heap fuzz_bump >/dev/null
+  cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 }
 
-build_afl() {
-  AFL_USE_ASAN=1 CC=afl-clang-fast cmake -S . -B build/fuzz-afl -DWARDEN_FUZZ=afl \
-    -DWARDEN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  AFL_USE_ASAN=1 cmake --build build/fuzz-afl -j"$(nproc)" --target fuzz_heap fuzz_bump >/dev/null
+build_afl() { # build dir, extra cmake args...
+  local dir=$1; shift
+  AFL_USE_ASAN=1 CC=afl-clang-fast cmake -S . -B "$dir" -DWARDEN_FUZZ=afl \
+    -DWARDEN_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  AFL_USE_ASAN=1 cmake --build "$dir" -j"$(nproc)" --target "${targets[@]}" >/dev/null
 }
 
 libfuzzer_flags() { # harness
-  echo "-timeout=10 -max_len=512 -dict=$root/fuzz/$1.dict -print_final_stats=1"
+  echo "-timeout=10 -max_len=${max_len[$1]} -dict=$root/fuzz/$1.dict -print_final_stats=1"
 }
+
+median() { # numbers...
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+}
+
+# ---- executions per second ----------------------------------------------------------
+if [ $speed -eq 1 ]; then
+  runs=${seconds:-50000}
+  build_libfuzzer build/fuzz-libfuzzer
+  table="$out/speed.md"
+  printf '| harness | executions per CPU second (3 rounds) | median | edges (cov:) |\n| --- | --- | --- | --- |\n' > "$table"
+  for h in "${harnesses[@]}"; do
+    rates=()
+    for round in 1 2 3; do
+      work="$out/speed-$h"
+      rm -rf "$work" && mkdir -p "$work" && cp -r "corpus/$h" "$work/corpus"
+      TIMEFORMAT='%3U %3S'
+      cpu=$( { time "build/fuzz-libfuzzer/fuzz/fuzz_$h" $(libfuzzer_flags "$h") -seed=$round -runs="$runs" \
+               "$work/corpus" > "$work/log.txt" 2>&1; } 2>&1 )
+      execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work/log.txt" | grep -o '[0-9]*$')
+      rates+=("$(awk -v n="$execs" -v t="$cpu" 'BEGIN { split(t, a, " "); printf "%d", n / (a[1] + a[2]) }')")
+    done
+    cov=$(grep -o 'cov: [0-9]*' "$work/log.txt" | tail -1 | grep -o '[0-9]*')
+    echo "| $h | ${rates[*]} | $(median "${rates[@]}") | $cov |" | tee -a "$table"
+  done
+  echo "written to $table"
+  exit 0
+fi
 
 # ---- the fault matrix ----------------------------------------------------------
 if [ $faults -eq 1 ]; then
-  cap=${seconds:-300}
+  cap=${seconds:-120}
   ci/faults.sh
-  declare -A harness_of=([coalesce_next]=heap [coalesce_prev]=heap [freelist_drop]=heap
-                         [split_overrun]=heap [grow_overlap]=heap [bump_double_slot]=bump)
+  FAULTS_TABLES_ONLY=1 . ci/faults.sh # harness[fault], all_faults
   table="$out/faults.md"
-  printf '| fault | harness | seconds to find, empty corpus | seconds to find, seed corpus |\n| --- | --- | --- | --- |\n' > "$table"
+  printf '| fault | harness | libFuzzer: seconds to crash (5 trials) | median | AFL++: seconds to crash (5 trials) | median |\n| --- | --- | --- | --- | --- | --- |\n' > "$table"
   status=0
-  for f in coalesce_next coalesce_prev freelist_drop split_overrun grow_overlap bump_double_slot; do
-    h=${harness_of[$f]}
+  for f in "${all_faults[@]}"; do
+    h=${harness[$f]}
     build_libfuzzer "build/fuzz-fault-$f" -DWARDEN_FAULT="$f"
+    build_afl "build/fuzz-afl-fault-$f" -DWARDEN_FAULT="$f"
     row="| $f | $h |"
-    for start in empty seed; do
-      work="$out/fault-$f-$start"
-      rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"
-      seeds=()
-      [ $start = seed ] && seeds=("$root/corpus/$h")
-      t0=$(date +%s.%N)
-      set +e
-      "build/fuzz-fault-$f/fuzz/fuzz_$h" $(libfuzzer_flags "$h") -max_total_time="$cap" \
-        -artifact_prefix="$work/artifacts/" "$work/corpus" "${seeds[@]}" > "$work/log.txt" 2>&1
-      rc=$?
-      set -e
-      t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
-      if [ $rc -ne 0 ] && ls "$work/artifacts"/crash-* >/dev/null 2>&1; then
-        row="$row $(printf '%.1f' "$t") |"
-      else
-        row="$row not found in ${cap} s |"
+    for engine in libFuzzer AFL++; do
+      times=()
+      for trial in 1 2 3 4 5; do
+        work="$out/fault-$f-$engine-$trial"
+        rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts" "$work/in"
+        printf '\0\0\0\0\0\0\0\0' > "$work/in/empty" # AFL++ wants one input: 8 zero bytes, no operation
+        t0=$(date +%s.%N)
+        set +e
+        if [ $engine = libFuzzer ]; then
+          "build/fuzz-fault-$f/fuzz/fuzz_$h" $(libfuzzer_flags "$h") -seed=$trial -max_total_time="$cap" \
+            -artifact_prefix="$work/artifacts/" "$work/corpus" > "$work/log.txt" 2>&1
+        else
+          AFL_BENCH_UNTIL_CRASH=1 afl-fuzz -s "$trial" -V "$cap" -t 5000 -G "${max_len[$h]}" -i "$work/in" \
+            -o "$work/afl" -x "fuzz/$h.dict" -- "build/fuzz-afl-fault-$f/fuzz/fuzz_$h" > "$work/log.txt" 2>&1
+        fi
+        set -e
+        t=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+        if ls "$work/artifacts"/crash-* "$work/afl/default/crashes"/id:* >/dev/null 2>&1; then
+          times+=("$t")
+        else
+          times+=("$cap+")
+        fi
+      done
+      m=$(median "${times[@]/%+/}")
+      row="$row ${times[*]} | $m |"
+      if awk -v m="$m" 'BEGIN { exit !(m >= 60) }'; then # (a trial that found nothing counts as the cap)
         status=1
       fi
     done
     echo "$row" | tee -a "$table"
   done
-  echo "fault matrix written to $table"
+  echo "fault matrix written to $table (a time with + is a trial that found nothing within the cap)"
   exit $status
 fi
 
@@ -95,7 +144,7 @@ fi
 seconds=${seconds:-60}
 echo "ci/fuzz.sh: building the harnesses for libFuzzer and AFL++"
 build_libfuzzer build/fuzz-libfuzzer
-build_afl
+build_afl build/fuzz-afl
 
 summary="$out/summary.md"
 printf '| harness | engine | seconds | executions | exec/s | coverage | crashes |\n| --- | --- | --- | --- | --- | --- | --- |\n' > "$summary"
@@ -123,7 +172,7 @@ for h in "${harnesses[@]}"; do
   fi
   if [ $merge -eq 1 ]; then
     before=$(ls "corpus/$h" | wc -l)
-    "build/fuzz-libfuzzer/fuzz/fuzz_$h" -merge=1 -max_len=512 "corpus/$h" "$work/corpus" > "$work/merge.txt" 2>&1
+    "build/fuzz-libfuzzer/fuzz/fuzz_$h" -merge=1 -max_len="${max_len[$h]}" "corpus/$h" "$work/corpus" > "$work/merge.txt" 2>&1
     echo "merged: corpus/$h holds $(ls "corpus/$h" | wc -l) inputs (was $before)"
   fi
 
@@ -131,7 +180,7 @@ for h in "${harnesses[@]}"; do
   afl_out="$out/afl-$h"
   rm -rf "$afl_out"
   echo "AFL++: fuzz_$h for ${seconds} s"
-  afl-fuzz -V "$seconds" -t 5000 -i "corpus/$h" -o "$afl_out" -x "fuzz/$h.dict" -- \
+  afl-fuzz -V "$seconds" -t 5000 -G "${max_len[$h]}" -i "corpus/$h" -o "$afl_out" -x "fuzz/$h.dict" -- \
     "build/fuzz-afl/fuzz/fuzz_$h" > "$afl_out.log" 2>&1 || true
   stats="$afl_out/default/fuzzer_stats"
   if [ ! -f "$stats" ]; then

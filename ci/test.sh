@@ -5,7 +5,8 @@
 # build and an MSan build (each with the sanitizer tests its flavour runs),
 # shows the use-after-free tests need the poisoning, runs the Release
 # tests under Valgrind, builds the bump arena for wasm32-wasi and runs its
-# suite under Node's WASI, cross-compiles for Windows and runs that under Wine, and installs
+# suite under Node's WASI, cross-compiles for Windows and runs that under Wine, measures
+# what the corpus and the suite cover (ci/coverage.sh, with floors), and installs
 # warden to build a program against it with pkg-config and find_package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +84,9 @@ tests/real/leaks.sh "$root/build/release/warden-run"
 
 section "faults: the checker catches every injected bug on its crafted input"
 ci/faults.sh
+
+section "coverage: src/ lines and branches reached by the corpus replay, and by the whole suite"
+ci/coverage.sh
 
 section "wasm32-wasi: the bump arena and its suite under Node's WASI"
 ci/deps.sh clang wasi-libc libclang-rt-14-dev-wasm32 nodejs

@@ -12,7 +12,7 @@
 #include "harness.h"
 #include "mapcache.h"
 
-static void check(warden_bump *bump, const shadow *m, const char *after)
+static void check(warden_bump *bump, shadow *m, const char *after)
 {
     char why[256];
     harness_require_check(warden_bump_check(bump, why, sizeof why), why, after);
@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!bump)
         harness_fail("warden_bump_create failed");
     shadow m = {0};
-    input in = {data + HARNESS_HEADER, data + size};
+    input in = {data + HARNESS_HEADER, data + size, 0};
     op o;
     int resets = data[0] & 1 ? 1 : 0; /* half the inputs never reset: long-lived arenas */
     static const char *names[] = {"alloc", "alloc zeroed", "aligned alloc", "realloc", "free", "reset",

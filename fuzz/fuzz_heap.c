@@ -45,7 +45,7 @@ static warden_heap *make_heap(const uint8_t *h)
     return heap;
 }
 
-static void check(warden_heap *heap, const shadow *m, const char *after)
+static void check(warden_heap *heap, shadow *m, const char *after)
 {
     char why[256];
     harness_require_check(warden_heap_check(heap, why, sizeof why), why, after);
@@ -118,7 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     warden_heap *heap = make_heap(data);
     shadow m = {.usable = usable, .ctx = heap};
-    input in = {data + HARNESS_HEADER, data + size};
+    input in = {data + HARNESS_HEADER, data + size, 0};
     op o;
     static const char *names[] = {"alloc", "calloc", "aligned alloc", "realloc", "free", "free all",
                                   "usable size", "free+alloc"};

@@ -22,6 +22,7 @@
 typedef struct input {
     const uint8_t *p;   /* next unread byte */
     const uint8_t *end; /* one past the last */
+    size_t size_cap;    /* sizes above it are taken modulo it + 1 (0: none) */
 } input;
 
 /* One decoded operation: what to do, on which slot, with which numbers. */
@@ -49,6 +50,7 @@ typedef struct shadow_slot {
     size_t size;       /* bytes asked for */
     size_t filled;     /* the size the sample was laid out for (>= size after a shrink) */
     size_t align;      /* alignment asked for (1 when none) */
+    size_t extent;     /* its usable bytes when last asked (at least 1) */
     uint8_t fill;
 } shadow_slot;
 
@@ -57,6 +59,7 @@ typedef struct shadow {
     /* the bytes really usable at p (>= size), or 0 when unknown */
     size_t (*usable)(void *ctx, const void *p);
     void *ctx;
+    unsigned ask; /* the slot whose usable size the next shadow_verify_all asks again */
 } shadow;
 
 /* Ends the run: prints "<harness>: invariant broken: <what>" and aborts. */
@@ -76,8 +79,10 @@ void shadow_verify_contents(const shadow *m, unsigned s, const char *when);
  * survived, then the slot is refilled and re-proved. */
 void shadow_realloc(shadow *m, unsigned s, void *p, size_t new_size);
 /* After every operation: every live slot aligned, usable >= size, no two
- * overlapping, and the first and last bytes of each intact. */
-void shadow_verify_all(const shadow *m);
+ * overlapping, and the first and last bytes of each intact. A slot's usable
+ * size is asked when it is put, and again for one slot in turn a call (the
+ * heap's checker proves every header each time). */
+void shadow_verify_all(shadow *m);
 /* Calls release(ctx, m, s) for every live slot s, in slot order. */
 void shadow_release_all(shadow *m, void (*release)(void *ctx, shadow *m, unsigned s), void *ctx);
 /* Makes a checker's verdict an invariant: aborts with why when rc != 0. */

@@ -221,6 +221,28 @@ static int slot_is_cached(const block *b)
            (block_flags(b) & BLOCK_STATE) == BLOCK_CACHED;
 }
 
+/* Whether two of the n blocks are one: sorted in a copy (Shell's gaps),
+ * then neighbours compared, not every pair (a bin holds up to 1024). */
+static int any_twice(block *const *blocks, size_t n)
+{
+    block *v[1024];
+    n = n < 1024 ? n : 1024;
+    memcpy(v, blocks, n * sizeof *v);
+    static const size_t gaps[] = {701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t g = 0; g < sizeof gaps / sizeof gaps[0]; g++)
+        for (size_t i = gaps[g]; i < n; i++) {
+            block *x = v[i];
+            size_t j = i;
+            for (; j >= gaps[g] && (uintptr_t)v[j - gaps[g]] > (uintptr_t)x; j -= gaps[g])
+                v[j] = v[j - gaps[g]];
+            v[j] = x;
+        }
+    for (size_t i = 1; i < n; i++)
+        if (v[i] == v[i - 1])
+            return 1;
+    return 0;
+}
+
 int tcache_check(const tcache *tc, char *why, size_t why_size)
 {
     for (size_t c = 0; c < TCACHE_CLASSES; c++) {
@@ -235,10 +257,9 @@ int tcache_check(const tcache *tc, char *why, size_t why_size)
                 return cache_fail(why, why_size, "a block sits in the wrong size class", b);
             if (region_of(b)->heap != tc->heap)
                 return cache_fail(why, why_size, "a block of another arena sits in a bin", b);
-            for (uint32_t j = 0; j < i; j++)
-                if (bin->slots[j] == b)
-                    return cache_fail(why, why_size, "a block is cached twice", b);
         }
+        if (any_twice(bin->slots, bin->count))
+            return cache_fail(why, why_size, "a block is cached twice", bin);
     }
     if (tc->remote_count > TCACHE_REMOTE)
         return cache_fail(why, why_size, "remote buffer over its size", tc);
