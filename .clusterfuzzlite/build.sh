@@ -8,8 +8,7 @@ cmake -S "$SRC/warden" -B "$WORK/warden-build" -DCMAKE_BUILD_TYPE=Release \
 harnesses="heap bump malloc debug options report"
 cmake --build "$WORK/warden-build" -j"$(nproc)" --target $(printf 'fuzz_%s ' $harnesses)
 for h in $harnesses; do
-  max_len=256
-  case $h in options|report) max_len=512 ;; esac
+  case $h in heap) max_len=192 ;; bump) max_len=256 ;; malloc|debug) max_len=128 ;; *) max_len=512 ;; esac # as ci/fuzz.sh
   cp "$WORK/warden-build/fuzz/fuzz_$h" "$OUT/"
   rm -f "$OUT/fuzz_${h}_seed_corpus.zip"
   (cd "$SRC/warden/corpus/$h" && zip -q -j "$OUT/fuzz_${h}_seed_corpus.zip" ./*)

@@ -19,7 +19,7 @@ declare -A harness=(
 declare -A crafted=(
   [coalesce_next]=coalesce-next [coalesce_prev]=coalesce-prev [freelist_drop]=coalesce-next
   [split_overrun]=split [grow_overlap]=grow-blocked [bump_double_slot]=bins
-  [tcache_double_free]=tcache [remote_lost]=remote-free [quarantine_skips_junk]=write-after-free
+  [tcache_double_free]=tcache-full [remote_lost]=remote-free [quarantine_skips_junk]=write-after-free
   [canary_late]=overflow [guard_early_reuse]=guard-reuse)
 all_faults=(coalesce_next coalesce_prev freelist_drop split_overrun grow_overlap bump_double_slot
             tcache_double_free remote_lost quarantine_skips_junk canary_late guard_early_reuse)

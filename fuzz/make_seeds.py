@@ -92,6 +92,9 @@ def malloc_seeds(debug):
     s = {}
     h = bytes([0, 0, 0, 0])
     s["tcache"] = h + b"".join(F(0, i, 16 * i) for i in range(20)) + b"".join(F(4, i) for i in range(20))
+    # frees of blocks its bin never gave (aligned to 32: from the heap) until the bin is full
+    s["tcache-full"] = h + (b"".join(F(M["aligned"], i, 16, 2) for i in range(32)) +
+                            b"".join(F(4, i) for i in range(32))) * 2
     s["remote-free"] = h + F(0, 0, 64) + F(0, 1, 64) + F(M["switch"]) + F(4, 0) + F(4, 1) + F(M["switch"])
     s["remote-batch"] = h + b"".join(F(0, i, 40) for i in range(30)) + F(M["switch"]) + \
         b"".join(F(4, i) for i in range(30)) + b"".join(F(0, i, 40) for i in range(30))

@@ -14,7 +14,7 @@
 #define FAULT_bump_double_slot 6 /* a bump bin slot is handed out twice */
 #define FAULT_skip_poison 7      /* freed blocks stay addressable to Valgrind/ASan */
 /* the malloc layer's */
-#define FAULT_tcache_double_free 8 /* a free into a thread cache leaves the block marked live: a second free passes */
+#define FAULT_tcache_double_free 8 /* a block freed into a full thread-cache bin goes in twice: freed twice, unnoticed */
 #define FAULT_remote_lost 9        /* the first remote free of each batch is dropped, never sent home */
 #define FAULT_quarantine_skips_junk 10 /* a quarantined block's junk is never verified (leaving, or at a check) */
 #define FAULT_canary_late 11       /* the tail canary starts one byte past the requested size */

@@ -119,19 +119,8 @@ void platform_write_stderr(const char *text, size_t len)
     write_all(STDERR_FILENO, text, len);
 }
 
-/* clang's source-based coverage runtime, in a coverage build (ci/coverage.sh)
- * only: its counts are written at exit, which an abort never reaches. */
-extern int __llvm_profile_write_file(void) __attribute__((weak));
-
-static void write_coverage(void)
-{
-    if (__llvm_profile_write_file)
-        __llvm_profile_write_file();
-}
-
 _Noreturn void platform_abort(void)
 {
-    write_coverage(); /* a death test's path counts too */
     abort();
 }
 
@@ -164,7 +153,6 @@ void platform_lock_release(platform_lock *lock)
 
 _Noreturn void platform_exit(int status)
 {
-    write_coverage();
     _exit(status);
 }
 

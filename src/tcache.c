@@ -8,6 +8,7 @@
 
 #include "atomic.h"
 #include "central.h"
+#include "fault.h"
 #include "heap.h"
 #include "platform.h"
 #include "report.h"
@@ -171,6 +172,8 @@ void tcache_free_slow(tcache *tc, block *b, uint32_t g, int remote)
     atomic_add_u64(&counts.flushes, 1);
     bin_drain(tc, c, bin->cap / 2);
     bin->slots[bin->count++] = b;
+    if (FAULT(tcache_double_free))
+        bin->slots[bin->count++] = b;
 }
 
 void *tcache_refill(tcache *tc, size_t size, const char *op)

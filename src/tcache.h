@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "block.h"
-#include "fault.h"
 #include "warden.h"
 
 #define TCACHE_CLASSES 64u        /* blocks of 2..65 granules */
@@ -93,8 +92,6 @@ static inline int tcache_push(tcache *tc, block *b, uint32_t g)
     tcache_bin *bin = &tc->bins[c];
     if (bin->count >= bin->cap)
         return 0;
-    if (FAULT(tcache_double_free))
-        block_cache_leave(b, block_usable(b));
     bin->slots[bin->count++] = b;
     return 1;
 }
