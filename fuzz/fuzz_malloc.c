@@ -264,11 +264,14 @@ static void probe(shadow *m, const op *o)
                 harness_fail("realloc of the freed block %p gave a block", (void *)stale[o->slot].p);
         }
         break;
-    case 7:
+    case 7: {
         if (sl->p && sl->size > 1)
             front_free(sl->p + 1);
-        front_free(&kind);
+        unsigned char local[32];
+        void *volatile on_stack = local + 16; /* out of the compiler's sight: no header lies before it */
+        front_free(on_stack);
         break;
+    }
     }
 }
 
