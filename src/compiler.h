@@ -31,8 +31,13 @@ static inline int mul_overflows(size_t a, size_t b, size_t *out)
 #define WARDEN_COLD __attribute__((cold))
 #define WARDEN_NOINLINE __attribute__((noinline))
 /* A function that reads the raw words of other functions' stack frames on
- * purpose (their redzones too, under ASan): not instrumented. */
+ * purpose (ASan's redzones, words MSan knows were never written): not
+ * instrumented. */
+#if defined(__clang__)
+#define WARDEN_STACK_SCAN __attribute__((no_sanitize("address", "memory")))
+#else
 #define WARDEN_STACK_SCAN __attribute__((no_sanitize_address))
+#endif
 #define WARDEN_INLINE inline __attribute__((always_inline)) /* a fast path, inlined wherever it is called */
 #define WARDEN_LIKELY(x) __builtin_expect(!!(x), 1)
 /* One %fs-relative load: a library preloaded or linked at start-up gets
