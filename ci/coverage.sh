@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 FLOOR_REPLAY_LINES=70
-FLOOR_SUITE_LINES=89
+FLOOR_SUITE_LINES=88
 
 ci/deps.sh
 ci/deps.sh clang llvm
