@@ -12,6 +12,7 @@
 #                                   find it from an empty corpus: the median of 5
 #                                   trials (seeds 1..5) capped at seconds (default
 #                                   120); fails when a median is 60 s or more
+#   FUZZ_HARNESSES="heap malloc" ci/fuzz.sh ...   only those harnesses
 #   ci/fuzz.sh --speed [runs]       executions per CPU second of each harness under
 #                                   libFuzzer: runs mutations (default 50000) from
 #                                   the committed corpus with a fixed seed, 3 rounds,

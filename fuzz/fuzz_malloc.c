@@ -193,26 +193,30 @@ static int is_live_slot(const shadow *m, const void *p)
     return 0;
 }
 
+typedef struct search {
+    const void *block;
+    int found;
+} search;
+
 static void find_in_quarantine(void *block, void *ctx)
 {
-    struct stale *want = ctx;
-    if (block == want->p)
-        want->size = SIZE_MAX; /* found */
+    search *s = ctx;
+    s->found |= block == s->block;
 }
 
 /* Whether slot s's last freed block waits in the quarantine now (a check
  * ran after the last operation, so no thread's batch holds it). */
 static int quarantined(unsigned s)
 {
-    struct stale probe = {stale[s].p, 0};
-    if (!probe.p || guarded(probe.p))
+    search probe = {stale[s].p, 0};
+    if (!probe.block || guarded(probe.block))
         return 0;
     quarantine_walk(find_in_quarantine, &probe);
-    return probe.size == SIZE_MAX;
+    return probe.found;
 }
 
 /* A write the debug profile must find at its next check; then undone. */
-static void expect_found(const shadow *m, unsigned char *at, const char *what, const void *block, size_t size)
+static void expect_found(unsigned char *at, const char *what, const void *block, size_t size)
 {
     unsigned char was = *at;
     *at = (unsigned char)(was ^ 0x41);
@@ -221,7 +225,6 @@ static void expect_found(const shadow *m, unsigned char *at, const char *what, c
     *at = was;
     if (!found)
         harness_fail("%s of the %zu-byte block at %p was not found by the heap check", what, size, block);
-    (void)m;
 }
 
 static void probe(shadow *m, const op *o)
@@ -250,11 +253,11 @@ static void probe(shadow *m, const op *o)
         break;
     case 4: /* one byte past the requested size: the canary's first byte (not a guard page) */
         if (sl->p && !(guarded(sl->p) && (uintptr_t)(sl->p + sl->size) % PLATFORM_PAGE == 0))
-            expect_found(m, sl->p + sl->size, "a write one byte past the end", sl->p, sl->size);
+            expect_found(sl->p + sl->size, "a write one byte past the end", sl->p, sl->size);
         break;
     case 5:
         if (quarantined(o->slot) && stale[o->slot].size)
-            expect_found(m, stale[o->slot].p + stale[o->slot].size / 2, "a write after free", stale[o->slot].p,
+            expect_found(stale[o->slot].p + stale[o->slot].size / 2, "a write after free", stale[o->slot].p,
                          stale[o->slot].size);
         break;
     case 6:
