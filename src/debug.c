@@ -11,7 +11,7 @@
  *   header.seal == seal_of(header, user); header.offset == lead
  *   head[] all CANARY_HEAD; [user + size, end) all CANARY_TAIL
  *   state == DEBUG_FREED <=> the block is in the quarantine, and then (junk_free)
- *   [user, user + size) all JUNK_FREE
+ *   [user, user + junk_span(size)) all JUNK_FREE
  */
 #include "debug.h"
 
@@ -54,6 +54,7 @@ static platform_lock check_lock; /* one whole-heap check at a time */
 static size_t redzone;
 static int junk_alloc, junk_free, detect_leaks, leak_reachable, guarding;
 static uint64_t check_every, operations;
+static size_t junk_most; /* junk_bytes; 0: no bound */
 static uint32_t next_thread;
 static WARDEN_TLS uint32_t thread_plus1; /* this thread's number + 1; 0: none yet */
 
@@ -126,6 +127,7 @@ int debug_start(const options *o, char *err, size_t err_size)
     redzone = (size_t)o->redzone;
     junk_alloc = (int)o->junk_alloc;
     junk_free = (int)o->junk_free;
+    junk_most = o->junk_bytes ? (size_t)o->junk_bytes : SIZE_MAX;
     detect_leaks = (int)o->detect_leaks;
     leak_reachable = (int)o->leak_reachable;
     check_every = o->check_every;
@@ -186,6 +188,12 @@ typedef struct finding {
     debug_header h; /* a copy: the block may be gone by the time it is reported */
 } finding;
 
+/* The bytes of a block of size bytes that the junk covers, from its start. */
+static size_t junk_span(uint64_t size)
+{
+    return size < junk_most ? (size_t)size : junk_most;
+}
+
 /* The tail canary's bytes, in a heap block of usable bytes, and where
  * they start: right at the requested size. */
 static size_t tail_bytes(const debug_header *h, size_t usable)
@@ -223,12 +231,13 @@ static int block_intact(const void *user, const debug_header *h, size_t usable, 
         return 0;
     }
     if (h->state == DEBUG_FREED && junk_free && !FAULT(quarantine_skips_junk)) {
-        first = canary_first_bad(u, h->size, JUNK_FREE);
-        if (first < h->size) {
+        size_t span = junk_span(h->size);
+        first = canary_first_bad(u, span, JUNK_FREE);
+        if (first < span) {
             f->kind = "heap-use-after-free";
             report_format(f->what, sizeof f->what,
                           "a write into the %zu-byte block at %p after it was freed: %zu bytes changed, the first at offset %zu",
-                          (size_t)h->size, user, canary_count_bad(u, h->size, JUNK_FREE), first);
+                          (size_t)h->size, user, canary_count_bad(u, span, JUNK_FREE), first);
             return 0;
         }
     }
@@ -400,8 +409,8 @@ static void *alloc_block(size_t size, size_t alignment, const char *op, size_t k
     if (head)
         canary_fill(head, CANARY_HEAD_BYTES, CANARY_HEAD);
     canary_fill(tail_of(user, h), tail_bytes(h, usable), CANARY_TAIL);
-    if (junk_alloc)
-        canary_fill(user + kept, size - kept, JUNK_ALLOC);
+    if (junk_alloc && kept < junk_span(size))
+        canary_fill(user + kept, junk_span(size) - kept, JUNK_ALLOC);
     __atomic_store_n(&h->seal, seal_of(h, user), __ATOMIC_RELEASE);
     return user;
 }
@@ -481,7 +490,7 @@ static void free_block(void *ptr, debug_header *h, size_t usable)
 {
     int guarded = guard_owns(ptr);
     if (junk_free && !guarded) /* before the header says freed: a check must not see half the junk */
-        canary_fill(ptr, h->size, JUNK_FREE);
+        canary_fill(ptr, junk_span(h->size), JUNK_FREE);
     h->free_stack = depot_capture();
     h->free_thread = thread_number();
     h->state = DEBUG_FREED;

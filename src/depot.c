@@ -212,11 +212,15 @@ static recent_stacks *recent_of(uintptr_t frame)
 }
 
 /* Return address k's share of a stack's sum (equal sums: equal stacks,
- * but for chance): the shares are independent products, so a check runs
- * them side by side rather than in a chain. */
+ * but for chance): the shares are independent, so a check runs them side
+ * by side rather than in a chain. Each is a product folded by a shift: a
+ * bare product is linear, and two paths whose return addresses differ by
+ * amounts that cancel out (one call 0x34 bytes earlier in one function,
+ * its caller's 0x2c later) summed alike. */
 static inline uint64_t recent_share(uintptr_t pc, uint32_t k)
 {
-    return (pc ^ (k * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
+    uint64_t x = (pc ^ (k * 0x9e3779b97f4a7c15u)) * 0xff51afd7ed558ccdu;
+    return x ^ (x >> 31);
 }
 
 WARDEN_STACK_SCAN static stack_id recent_lookup(unsigned set, uintptr_t frame, uintptr_t ret)
@@ -253,16 +257,28 @@ WARDEN_STACK_SCAN static void recent_keep(unsigned set, uintptr_t frame, uintptr
     recent_body *b = &mine->body[set][way];
     t->frame = 0;
     const uintptr_t *w = (const uintptr_t *)frame, *end = (const uintptr_t *)mine->hi;
-    size_t at = 0;
+    size_t at = 0, most = (size_t)(end - w) < RECENT_SCAN ? (size_t)(end - w) : RECENT_SCAN;
     uint64_t sum = 0;
+    /* The first word holding a return address may be a stale copy in a
+     * frame's unused slot, below its real place, and a later stack may
+     * keep that copy where the real one differs. Each real place lies
+     * above the copy, so a return address met again before the next one
+     * is found (or, for the last, before the scan's end) says the place
+     * found was a copy: such a stack is not kept. */
     for (size_t k = 0; k < n; k++, at++) {
-        while (w + at < end && at < RECENT_SCAN && w[at] != pcs[k])
+        while (at < most && w[at] != pcs[k]) {
+            if (k && w[at] == pcs[k - 1])
+                return;
             at++;
-        if (w + at >= end || at >= RECENT_SCAN)
+        }
+        if (at >= most)
             return;
         b->word[k] = (uint16_t)at;
         sum += recent_share(pcs[k], (uint32_t)k);
     }
+    for (size_t k = at; k < most; k++)
+        if (w[k] == pcs[n - 1])
+            return;
     b->sum = sum;
     *t = (recent_tag){frame, ret, pcs[0], id, (uint16_t)n, b->word[0]};
 }

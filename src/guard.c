@@ -23,8 +23,13 @@
  * follows the live blocks. Elsewhere (guard_markers=0, older kernels) it
  * is PROT_NONE address space and mprotect opens and closes the data pages
  * (freed pages stay resident, one a slot; each slot in a state of its own
- * is a mapping, so the map count bounds the pool). Either way, one syscall
- * at allocation and one at free. */
+ * is a mapping, so the map count bounds the pool).
+ *
+ * Slots are opened ahead, GUARD_READY at a time, their last data page
+ * (all a block up to a page needs) made accessible and faulted in by one
+ * or two system calls for the lot where the kernel can (process_madvise),
+ * so an allocation up to a page makes none; a free makes one, at once
+ * (a use after it faults at the instruction). */
 #include "guard.h"
 
 #include "fault.h"
@@ -39,6 +44,11 @@
  * quarter of the pool, at most this many. */
 #define GUARD_FIFO_KEEP 1024
 #define GUARD_NONE UINT32_MAX
+
+/* Slots opened at once, ahead of the allocations that take them; the
+ * ready stack holds a few such batches (threads refilling at once). */
+#define GUARD_READY 64
+#define GUARD_READY_MOST (4 * GUARD_READY)
 
 enum { SLOT_FRESH, SLOT_ARMING, SLOT_LIVE, SLOT_FREED };
 
@@ -62,6 +72,8 @@ static size_t pool_rate;
 static int pool_said_full;
 static int pool_marked; /* guard markers, not mprotect */
 static platform_lock guard_mutex;
+static uint32_t pool_ready[GUARD_READY_MOST]; /* slots ARMING, their last data page open */
+static size_t pool_ready_count;
 static WARDEN_TLS size_t pool_countdown;
 
 /* Whole pages made accessible or not, the pool's way. */
@@ -157,6 +169,55 @@ static void say_once(const char *text)
     }
 }
 
+static void fifo_push(uint32_t i);
+
+/* Opens the last data page of up to GUARD_READY slots to come, pushes all
+ * but one on the ready stack and returns that one (GUARD_NONE: none left).
+ * Called and returns under the lock, lets it go while the pages open. */
+static WARDEN_NOINLINE uint32_t ready_refill(void)
+{
+    uint32_t got[GUARD_READY];
+    void *page[GUARD_READY];
+    size_t n = 0;
+    while (n < GUARD_READY && (got[n] = take_slot()) != GUARD_NONE) {
+        pool_table[got[n]].state = SLOT_ARMING;
+        page[n] = slot_end(got[n]) - PLATFORM_PAGE;
+        n++;
+    }
+    if (n == 0)
+        return GUARD_NONE;
+    platform_lock_release(&guard_mutex);
+    int failed;
+    if (pool_marked) {
+        failed = platform_mark_open_many(page, n, PLATFORM_PAGE) != 0;
+    } else {
+        size_t opened = 0;
+        while (opened < n && platform_protect(page[opened], PLATFORM_PAGE, 1) == 0)
+            opened++;
+        failed = opened < n;
+        for (size_t k = opened; k < n; k++) /* the map count ran out after all: out of use */
+            pool_table[got[k]].opened = 1;
+        n = opened;
+    }
+    platform_lock_acquire(&guard_mutex);
+    if (failed)
+        say_once("the kernel refused more guard pages (vm.max_map_count)");
+    if (n == 0)
+        return GUARD_NONE;
+    for (size_t k = 1; k < n; k++) {
+        if (pool_ready_count < GUARD_READY_MOST) {
+            pool_ready[pool_ready_count++] = got[k];
+        } else { /* other threads filled it meanwhile: closed again, back in the FIFO */
+            platform_lock_release(&guard_mutex);
+            set_pages(page[k], PLATFORM_PAGE, 0);
+            platform_lock_acquire(&guard_mutex);
+            pool_table[got[k]].state = SLOT_FREED;
+            fifo_push(got[k]);
+        }
+    }
+    return got[0];
+}
+
 void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned char **end)
 {
     size_t a = alignment < 16 ? 16 : alignment;
@@ -164,10 +225,7 @@ void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned
     if (a > PLATFORM_PAGE || span > (GUARD_SLOT_PAGES - 1) * PLATFORM_PAGE - a)
         return NULL;
     platform_lock_acquire(&guard_mutex);
-    uint32_t i = take_slot();
-    if (i != GUARD_NONE) {
-        pool_table[i].state = SLOT_ARMING;
-    }
+    uint32_t i = pool_ready_count ? pool_ready[--pool_ready_count] : ready_refill();
     platform_lock_release(&guard_mutex);
     if (i == GUARD_NONE) {
         say_once("every slot of the guard pool is in use (guard_slots)");
@@ -177,7 +235,8 @@ void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned
     unsigned char *user = (unsigned char *)(((uintptr_t)e - span) & ~(uintptr_t)(a - 1));
     uint32_t pages = (uint32_t)(((uintptr_t)e - (uintptr_t)user + PLATFORM_PAGE - 1) / PLATFORM_PAGE);
     unsigned char *s = e - (size_t)pages * PLATFORM_PAGE;
-    if (set_pages(s, (size_t)pages * PLATFORM_PAGE, 1) != 0) { /* the map count ran out after all */
+    if (pages > 1 && set_pages(s, (size_t)(pages - 1) * PLATFORM_PAGE, 1) != 0) { /* the rest; the map count ran out */
+        set_pages(e - PLATFORM_PAGE, PLATFORM_PAGE, 0);
         platform_lock_acquire(&guard_mutex);
         pool_table[i] = (slot){0, 0, SLOT_FREED, GUARD_NONE, 1};
         platform_lock_release(&guard_mutex);
@@ -190,6 +249,18 @@ void *guard_alloc(size_t size, size_t alignment, unsigned char **start, unsigned
     *start = s;
     *end = e;
     return user;
+}
+
+/* Slot i (freed, inaccessible) joins the FIFO's tail. Under the lock. */
+static void fifo_push(uint32_t i)
+{
+    pool_table[i].next = GUARD_NONE;
+    if (pool_fifo_tail == GUARD_NONE)
+        pool_fifo_head = i;
+    else
+        pool_table[pool_fifo_tail].next = i;
+    pool_fifo_tail = i;
+    pool_fifo_len++;
 }
 
 void guard_free(const void *user)
@@ -206,13 +277,7 @@ void guard_free(const void *user)
     if (!pool_marked && bytes > PLATFORM_PAGE) /* keep one page resident for a quick reuse, not all */
         platform_purge(e - bytes, bytes - PLATFORM_PAGE);
     platform_lock_acquire(&guard_mutex);
-    pool_table[i].next = GUARD_NONE;
-    if (pool_fifo_tail == GUARD_NONE)
-        pool_fifo_head = (uint32_t)i;
-    else
-        pool_table[pool_fifo_tail].next = (uint32_t)i;
-    pool_fifo_tail = (uint32_t)i;
-    pool_fifo_len++;
+    fifo_push((uint32_t)i);
     pool_frees++;
     platform_lock_release(&guard_mutex);
 }

@@ -60,6 +60,11 @@ void *platform_reserve_marked(size_t size);
  * read as zeros, then as written) or puts them back (their memory goes);
  * 0, or -1. */
 int platform_mark(void *addr, size_t size, int accessible);
+/* platform_mark(at[i], bytes, 1) for count ranges at once, their pages
+ * faulted in as well (so a first touch costs no fault), in as few system
+ * calls as the kernel allows (process_madvise on this process, Linux 6.14;
+ * else one madvise a range); 0, or -1 (some ranges may be open then). */
+int platform_mark_open_many(void *const *at, size_t count, size_t bytes);
 /* How many more mappings the kernel allows this process now
  * (vm.max_map_count less those in use); a guess when it cannot tell. */
 size_t platform_mappings_left(void);

@@ -19,6 +19,7 @@ int __sigaction(int sig, const struct sigaction *act, struct sigaction *old); /*
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <ucontext.h>
@@ -304,6 +305,41 @@ void *platform_reserve_marked(size_t size)
 int platform_mark(void *addr, size_t size, int accessible)
 {
     return madvise(addr, size, accessible ? MADV_GUARD_REMOVE : MADV_GUARD_INSTALL);
+}
+
+#ifndef MADV_POPULATE_WRITE /* Linux 5.14 */
+#define MADV_POPULATE_WRITE 23
+#endif
+#define SELF_THREAD_PIDFD (-10000) /* PIDFD_SELF_THREAD, Linux 6.14: the calling thread, so this process */
+#define OPEN_IOV 64
+
+static int open_many_refused; /* process_madvise cannot do it here: one madvise a range */
+
+/* advice for n ranges of bytes each in one call; whether all were advised. */
+static int advise_many(const struct iovec *iov, size_t n, size_t bytes, int advice)
+{
+    long r = syscall(SYS_process_madvise, SELF_THREAD_PIDFD, iov, n, advice, 0);
+    return r >= 0 && (size_t)r == n * bytes;
+}
+
+int platform_mark_open_many(void *const *at, size_t count, size_t bytes)
+{
+    for (size_t done = 0; done < count;) {
+        size_t n = count - done < OPEN_IOV ? count - done : OPEN_IOV;
+        struct iovec iov[OPEN_IOV];
+        for (size_t i = 0; i < n; i++)
+            iov[i] = (struct iovec){at[done + i], bytes};
+        if (!open_many_refused && advise_many(iov, n, bytes, MADV_GUARD_REMOVE)) {
+            advise_many(iov, n, bytes, MADV_POPULATE_WRITE); /* a page not faulted in now is at its first touch */
+        } else {
+            open_many_refused = 1; /* (an older kernel: EBADF, EINVAL or ENOSYS) */
+            for (size_t i = 0; i < n; i++)
+                if (madvise(at[done + i], bytes, MADV_GUARD_REMOVE) != 0)
+                    return -1;
+        }
+        done += n;
+    }
+    return 0;
 }
 
 static size_t count_lines(const char *path, size_t most)

@@ -318,7 +318,7 @@ START_TEST(test_options)
     ck_assert_int_eq(options_parse(&o, "arenas=2:bogus=1", err, sizeof err), -1);
     ck_assert_str_eq(err, "WARDEN_OPTIONS: unknown key 'bogus' (keys: help, verbose, stats, arenas, tcache, "
                           "tcache_bytes, central_bytes, pool_bytes, large_reserve, redzone, quarantine_bytes, junk_alloc, "
-                          "junk_free, stack_depth, check_every, guard_rate, guard_slots, guard_markers, detect_leaks, leak_reachable, "
+                          "junk_free, junk_bytes, stack_depth, check_every, guard_rate, guard_slots, guard_markers, detect_leaks, leak_reachable, "
                           "halt_on_error, exitcode, symbolize, log_path)");
     ck_assert_uint_eq(o.arenas, 3); /* a failed parse changes nothing */
     ck_assert_int_eq(options_parse(&o, "arenas=65", err, sizeof err), -1);

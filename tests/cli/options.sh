@@ -10,7 +10,7 @@ run() { # options, command...: sets out and rc
   local o=$1; shift
   out=$(WARDEN_OPTIONS=$o LD_PRELOAD=$lib "$@" 2>&1); rc=$?
 }
-keys="help, verbose, stats, arenas, tcache, tcache_bytes, central_bytes, pool_bytes, large_reserve, redzone, quarantine_bytes, junk_alloc, junk_free, stack_depth, check_every, guard_rate, guard_slots, guard_markers, detect_leaks, leak_reachable, halt_on_error, exitcode, symbolize, log_path"
+keys="help, verbose, stats, arenas, tcache, tcache_bytes, central_bytes, pool_bytes, large_reserve, redzone, quarantine_bytes, junk_alloc, junk_free, junk_bytes, stack_depth, check_every, guard_rate, guard_slots, guard_markers, detect_leaks, leak_reachable, halt_on_error, exitcode, symbolize, log_path"
 
 run "bogus=1" /bin/true
 [ $rc -eq 1 ] || fail "unknown key: exit $rc, want 1"

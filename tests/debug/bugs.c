@@ -194,6 +194,11 @@ int main(int argc, char **argv)
         release_block(p);
         write_at(p, 5);
         churn();
+    } else if (!strcmp(kind, "use_after_free_write_far")) { /* past junk_bytes (4 KiB): checked only with more */
+        char *p = allocate_block(8192);
+        release_block(p);
+        write_at(p, 6000);
+        churn();
     } else if (!strcmp(kind, "use_after_free_write_thread")) { /* the block a thread freed last */
         pthread_t t;
         pthread_create(&t, NULL, free_then_write, NULL);

@@ -50,6 +50,12 @@ debug overflow_check_all 134 "ERROR: heap-buffer-overflow" "at offset 41 of the 
 debug use_after_free_write 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" "the first at offset 5" \
   "found by the quarantine" @allocate_block @release_block
 section_names use_after_free_write "and freed by" release_block
+# junk_bytes bounds what the junk covers (4 KiB by default): a write past it is checked only when asked
+debug use_after_free_write_far 0 "survived use_after_free_write_far"
+grep -q "ERROR" <<< "$out" && fail "use_after_free_write_far: reported past junk_bytes: $out"
+out=$(WARDEN_OPTIONS=junk_bytes=0 "$run" "$bugs" use_after_free_write_far 2>&1); rc=$?
+[ "$rc" -eq 134 ] && grep -q "a write into the 8192-byte block at 0x[0-9a-f]* after it was freed: 1 bytes changed, the first at offset 6000" <<< "$out" \
+  && echo "ok   use_after_free_write_far, junk_bytes=0 (134)" || { fail "junk_bytes=0: exit $rc"; echo "$out" >&2; }
 debug use_after_free_write_thread 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" "by thread T1" @release_block
 debug double_free 134 "ERROR: double-free" "of the 32-byte block, freed already" @main @allocate_block @release_block
 section_names double_free "and freed by" release_block
