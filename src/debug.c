@@ -313,9 +313,9 @@ static debug_header *block_of(const void *ptr, const char *op, size_t *usable)
                  (const char *)ptr >= (const char *)block_payload(region_first(r)) + LEAD_MIN;
     if (placed && h->offset >= LEAD_MIN && h->offset <= ((uint32_t)1 << 30) &&
         (uintptr_t)ptr - h->offset >= (uintptr_t)block_payload(region_first(r)) &&
-        (*usable = wmalloc_live_usable(payload_of(ptr, h))) != 0 && h->seal == seal_of(h, ptr))
+        (*usable = wmalloc_live_usable_in(r, payload_of(ptr, h))) != 0 && h->seal == seal_of(h, ptr))
         return h;
-    if (placed && wmalloc_live_usable((const char *)ptr - LEAD_MIN) != 0) { /* its own block, its header overwritten */
+    if (placed && wmalloc_live_usable_in(r, (const char *)ptr - LEAD_MIN) != 0) { /* its own block, its header overwritten */
         report_format(what, sizeof what, "the header before the block at %p was overwritten (a write before its start)",
                       ptr);
         report_plain("heap-buffer-underflow", op, ptr, what);

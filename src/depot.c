@@ -100,8 +100,9 @@ static WARDEN_NOINLINE stack_id depot_add(uint32_t hash, const uintptr_t *pcs, s
 }
 
 /* Unwinds into raw (room for max + 16) and returns the index of the first
- * frame outside warden; *count is then the frames from there, at most max. */
-static size_t unwind(void **raw, size_t max, size_t *count)
+ * frame outside warden; *count is then the frames from there, at most max,
+ * and *total_out all the frames unwound. */
+static size_t unwind(void **raw, size_t max, size_t *count, size_t *total_out)
 {
     busy = 1;
     int got = platform_backtrace(raw, (int)max + 16);
@@ -111,6 +112,7 @@ static size_t unwind(void **raw, size_t max, size_t *count)
         first++;
     size_t n = total - first;
     *count = n > max ? max : n;
+    *total_out = total;
     return first;
 }
 
@@ -120,7 +122,8 @@ size_t depot_walk(uintptr_t *pcs, size_t max)
     size_t n;
     if (busy)
         return 0;
-    size_t first = unwind(raw, max > DEPOT_MAX_DEPTH ? DEPOT_MAX_DEPTH : max, &n);
+    size_t total;
+    size_t first = unwind(raw, max > DEPOT_MAX_DEPTH ? DEPOT_MAX_DEPTH : max, &n, &total);
     for (size_t i = 0; i < n; i++)
         pcs[i] = (uintptr_t)raw[first + i];
     return n;
@@ -243,8 +246,10 @@ WARDEN_STACK_SCAN static stack_id recent_lookup(unsigned set, uintptr_t frame, u
 }
 
 /* Keeps the stack pcs[0..n) (id) in the set, when its return addresses
- * are all found in order up the stack within its mapping. */
-WARDEN_STACK_SCAN static void recent_keep(unsigned set, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n, stack_id id)
+ * are all found in order up the stack within its mapping; beyond is the
+ * return address of the frame past the last (0: that one is the outermost). */
+WARDEN_STACK_SCAN static void recent_keep(unsigned set, uintptr_t frame, uintptr_t ret, const uintptr_t *pcs, size_t n,
+                                          uintptr_t beyond, stack_id id)
 {
     if (n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
         return;
@@ -263,22 +268,23 @@ WARDEN_STACK_SCAN static void recent_keep(unsigned set, uintptr_t frame, uintptr
      * frame's unused slot, below its real place, and a later stack may
      * keep that copy where the real one differs. Each real place lies
      * above the copy, so a return address met again before the next one
-     * is found (or, for the last, before the scan's end) says the place
-     * found was a copy: such a stack is not kept. */
-    for (size_t k = 0; k < n; k++, at++) {
-        while (at < most && w[at] != pcs[k]) {
+     * is found says the place found may be a copy: such a stack is not
+     * kept. The last is checked against the frame beyond it (beyond: its
+     * return address), or is the outermost frame, whose call ran once. */
+    for (size_t k = 0; k < n + (beyond != 0); k++, at++) {
+        uintptr_t want = k < n ? pcs[k] : beyond;
+        while (at < most && w[at] != want) {
             if (k && w[at] == pcs[k - 1])
                 return;
             at++;
         }
         if (at >= most)
             return;
-        b->word[k] = (uint16_t)at;
-        sum += recent_share(pcs[k], (uint32_t)k);
+        if (k < n) {
+            b->word[k] = (uint16_t)at;
+            sum += recent_share(pcs[k], (uint32_t)k);
+        }
     }
-    for (size_t k = at; k < most; k++)
-        if (w[k] == pcs[n - 1])
-            return;
     b->sum = sum;
     *t = (recent_tag){frame, ret, pcs[0], id, (uint16_t)n, b->word[0]};
 }
@@ -295,13 +301,14 @@ WARDEN_NOINLINE stack_id depot_capture(void)
         return known;
     void *raw[DEPOT_MAX_DEPTH + 16];
     size_t n;
-    size_t first = unwind(raw, depth_kept, &n);
+    size_t total;
+    size_t first = unwind(raw, depth_kept, &n, &total);
     if (n == 0)
         return 0;
     const uintptr_t *pcs = (const uintptr_t *)(void *)(raw + first);
     stack_id id = depot_find(pcs, n);
     if (id && cached)
-        recent_keep(set, frame, ret, pcs, n, id);
+        recent_keep(set, frame, ret, pcs, n, first + n < total ? (uintptr_t)raw[first + n] : 0, id);
     return id;
 }
 

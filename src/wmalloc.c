@@ -218,10 +218,7 @@ void *wmalloc_realloc(void *ptr, size_t size)
 
 size_t wmalloc_live_usable(const void *ptr)
 {
-    if (!WMALLOC_LOCK_FREE || !wmalloc_in_region(region_of(ptr), ptr))
-        return 0;
-    const block *b = block_of_payload(ptr);
-    return block_is_live(b) ? block_usable(b) : 0;
+    return wmalloc_live_usable_in(region_of(ptr), ptr);
 }
 
 void wmalloc_walk(void (*fn)(void *payload, size_t usable, void *ctx), void *ctx)

@@ -99,6 +99,14 @@ size_t wmalloc_usable_size(const void *ptr);
 /* The usable bytes of ptr when it is a live block's payload, else 0: a
  * question, never a report (the debug profile asks it of any pointer). */
 size_t wmalloc_live_usable(const void *ptr);
+/* The same, for a ptr already looked up: r is region_of(ptr). */
+static inline size_t wmalloc_live_usable_in(const region *r, const void *ptr)
+{
+    if (!WMALLOC_LOCK_FREE || !wmalloc_in_region(r, ptr))
+        return 0;
+    const block *b = block_of_payload(ptr);
+    return block_is_live(b) ? block_usable(b) : 0;
+}
 /* The usable bytes of a block wmalloc_malloc or wmalloc_malloc_slow just
  * gave this thread: read off its header, with no questions asked. */
 static inline size_t wmalloc_fresh_usable(const void *ptr)
