@@ -99,13 +99,18 @@ static WARDEN_NOINLINE stack_id depot_add(uint32_t hash, const uintptr_t *pcs, s
     return id;
 }
 
-/* Unwinds into raw (room for max + 16) and returns the index of the first
+/* Frames unwound past those kept: warden's own (the unwinder's caller down
+ * to malloc: six at most) and the one beyond, which recent_keep checks
+ * against. An unwind costs a frame's step each, so no more. */
+#define OWN_FRAMES 8
+
+/* Unwinds into raw (room for max + OWN_FRAMES) and returns the index of the first
  * frame outside warden; *count is then the frames from there, at most max,
  * and *total_out all the frames unwound. */
 static size_t unwind(void **raw, size_t max, size_t *count, size_t *total_out)
 {
     busy = 1;
-    int got = platform_backtrace(raw, (int)max + 16);
+    int got = platform_backtrace(raw, (int)(max + OWN_FRAMES));
     busy = 0;
     size_t total = got > 0 ? (size_t)got : 0, first = 0;
     while (first < total && (uintptr_t)raw[first] >= own_lo && (uintptr_t)raw[first] < own_hi)
@@ -118,7 +123,7 @@ static size_t unwind(void **raw, size_t max, size_t *count, size_t *total_out)
 
 size_t depot_walk(uintptr_t *pcs, size_t max)
 {
-    void *raw[DEPOT_MAX_DEPTH + 16];
+    void *raw[DEPOT_MAX_DEPTH + OWN_FRAMES];
     size_t n;
     if (busy)
         return 0;
@@ -167,7 +172,7 @@ typedef struct recent_body { /* and of a way whose tag matched */
 typedef struct recent_stacks {
     uintptr_t lo, hi; /* the thread's stack mapping */
     unsigned next;    /* the way a miss replaces next (round robin) */
-    uint32_t missed[RECENT_SETS]; /* a set's misses since its last hit */
+    uint32_t missed[RECENT_SETS]; /* a set's misses */
     recent_tag tag[RECENT_SETS][RECENT_WAYS];
     recent_body body[RECENT_SETS][RECENT_WAYS];
 } recent_stacks;
@@ -237,10 +242,8 @@ WARDEN_STACK_SCAN static stack_id recent_lookup(unsigned set, uintptr_t frame, u
         uint64_t sum = 0;
         for (uint32_t k = 0; k < t->n; k++)
             sum += recent_share(w[b->word[k]], k);
-        if (sum == b->sum) {
-            mine->missed[set] = 0;
+        if (sum == b->sum)
             return t->id;
-        }
     }
     return 0;
 }
@@ -254,7 +257,10 @@ WARDEN_STACK_SCAN static void recent_keep(unsigned set, uintptr_t frame, uintptr
     if (n > RECENT_DEPTH || frame < mine->lo || frame >= mine->hi || (frame & 7u))
         return;
     /* A set that keeps missing holds stacks that seldom come back (the
-     * paths of a recursion): keeping them costs a scan each, so only some are. */
+     * paths of a recursion): keeping them costs a scan each (longer than
+     * an unwind), so once the set is warm only some are. Counted over the
+     * set's life, not since its last hit: cfrac's recursion hit 86% and
+     * kept every miss, and its scans took 40% of its time. */
     if (++mine->missed[set] > 2 * RECENT_WAYS && mine->missed[set] % RECENT_SPARSE)
         return;
     unsigned way = mine->next++ % RECENT_WAYS;
@@ -299,7 +305,7 @@ WARDEN_NOINLINE stack_id depot_capture(void)
     stack_id known = cached ? recent_lookup(set, frame, ret) : 0;
     if (known)
         return known;
-    void *raw[DEPOT_MAX_DEPTH + 16];
+    void *raw[DEPOT_MAX_DEPTH + OWN_FRAMES];
     size_t n;
     size_t total;
     size_t first = unwind(raw, depth_kept, &n, &total);
