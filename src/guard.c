@@ -273,6 +273,16 @@ void guard_free(const void *user)
     platform_lock_release(&guard_mutex);
     if (pool_table[i].opened)
         return; /* stays as it is, out of use */
+    if (FAULT(guard_early_reuse) && pool_ready_count < GUARD_READY_MOST) { /* back to the ready slots at once */
+        if (bytes > PLATFORM_PAGE)
+            set_pages(e - bytes, bytes - PLATFORM_PAGE, 0);
+        platform_lock_acquire(&guard_mutex);
+        pool_table[i].state = SLOT_ARMING;
+        pool_ready[pool_ready_count++] = (uint32_t)i;
+        pool_frees++;
+        platform_lock_release(&guard_mutex);
+        return;
+    }
     set_pages(e - bytes, bytes, 0);
     if (!pool_marked && bytes > PLATFORM_PAGE) /* keep one page resident for a quick reuse, not all */
         platform_purge(e - bytes, bytes - PLATFORM_PAGE);
