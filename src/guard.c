@@ -190,6 +190,9 @@ static WARDEN_NOINLINE uint32_t ready_refill(void)
     int failed;
     if (pool_marked) {
         failed = platform_mark_open_many(page, n, PLATFORM_PAGE) != 0;
+        for (size_t k = 0; failed && k < n; k++) /* which ones opened is not known: none is used */
+            pool_table[got[k]].opened = 1;
+        n = failed ? 0 : n;
     } else {
         size_t opened = 0;
         while (opened < n && platform_protect(page[opened], PLATFORM_PAGE, 1) == 0)
