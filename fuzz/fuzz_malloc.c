@@ -37,6 +37,7 @@
 #include "depot.h"
 #include "front.h"
 #include "harness.h"
+#include "options.h"
 #include "platform.h"
 #include "platform_debug.h"
 #include "tcache.h"
@@ -54,14 +55,9 @@
 /* Every part of the profile on; a quarantine small enough to verify after
  * every operation; reports (the probes') go on, unsymbolized, and leave the
  * exit status alone. */
-/* The bytes of a block the junk covers (junk_bytes, warden-run's default):
- * a write after free past them goes unseen by design. */
-#define JUNK_SPAN 4096
-#define TEXT_OF_(x) #x
-#define TEXT_OF(x) TEXT_OF_(x)
 #define DEBUG_OPTIONS                                                                                          \
-    RELEASE_OPTIONS ":redzone=16:quarantine_bytes=4k:junk_alloc=1:junk_free=1:junk_bytes=" TEXT_OF(JUNK_SPAN)     \
-                    ":stack_depth=8:guard_rate=3:guard_slots=256:halt_on_error=0:exitcode=0:symbolize=0"
+    RELEASE_OPTIONS ":redzone=16:quarantine_bytes=4k:junk_alloc=1:junk_free=1:stack_depth=8:guard_rate=3"   \
+                    ":guard_slots=256:halt_on_error=0:exitcode=0:symbolize=0"
 
 static tcache *thread_cache[2];
 static unsigned self;
@@ -220,6 +216,14 @@ static int quarantined(unsigned s)
     return probe.found;
 }
 
+/* The bytes of a freed block of size bytes the profile's junk covers
+ * (junk_bytes, as the options say): a write past them goes unseen by design. */
+static size_t junk_span(size_t size)
+{
+    size_t most = (size_t)wmalloc_options()->junk_bytes;
+    return most && most < size ? most : size;
+}
+
 /* A write the debug profile must find at its next check; then undone. */
 static void expect_found(unsigned char *at, const char *what, const void *block, size_t size)
 {
@@ -262,8 +266,8 @@ static void probe(shadow *m, const op *o)
         break;
     case 5:
         if (quarantined(o->slot) && stale[o->slot].size)
-            expect_found(stale[o->slot].p + (stale[o->slot].size < 2 * JUNK_SPAN ? stale[o->slot].size / 2 : JUNK_SPAN - 1),
-                         "a write after free", stale[o->slot].p, stale[o->slot].size);
+            expect_found(stale[o->slot].p + junk_span(stale[o->slot].size) / 2, "a write after free", stale[o->slot].p,
+                         stale[o->slot].size);
         break;
     case 6:
         if (quarantined(o->slot)) {
@@ -345,7 +349,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         guard_sample_restart();
     memset(stale, 0, sizeof stale);
     shadow m = {.usable = usable};
-    /* The debug profile fills and verifies a block's first JUNK_SPAN bytes
+    /* The debug profile fills and verifies a block's first junk_bytes
      * (junk at malloc and free, verified as it leaves the quarantine) and
      * its canaries: its blocks stay under 64 KiB, past the guard pool's
      * largest, not 1 MiB. */

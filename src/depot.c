@@ -313,7 +313,12 @@ WARDEN_NOINLINE stack_id depot_capture(void)
         return 0;
     const uintptr_t *pcs = (const uintptr_t *)(void *)(raw + first);
     stack_id id = depot_find(pcs, n);
-    if (id && cached)
+    /* The frame past the last kept, or none when the unwind reached the
+     * outermost (it stopped short of what it was asked): either lets
+     * recent_keep check the last place; an unwind cut off right after the
+     * last kept frame does not, and is not kept. */
+    int outermost = total < depth_kept + OWN_FRAMES;
+    if (id && cached && (first + n < total || outermost))
         recent_keep(set, frame, ret, pcs, n, first + n < total ? (uintptr_t)raw[first + n] : 0, id);
     return id;
 }

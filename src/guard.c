@@ -147,8 +147,7 @@ static unsigned char *slot_end(size_t i)
 /* A slot to use, under the lock: an old freed one once enough wait, else a fresh one. */
 static uint32_t take_slot(void)
 {
-    size_t keep = FAULT(guard_early_reuse) ? 0 : pool_keep;
-    while (pool_fifo_len > (pool_fresh < pool_slots ? keep : 0)) {
+    while (pool_fifo_len > (pool_fresh < pool_slots ? pool_keep : 0)) {
         uint32_t i = pool_fifo_head;
         pool_fifo_head = pool_table[i].next;
         if (pool_fifo_head == GUARD_NONE)
@@ -204,7 +203,8 @@ static WARDEN_NOINLINE uint32_t ready_refill(void)
     }
     platform_lock_acquire(&guard_mutex);
     if (failed)
-        say_once("the kernel refused more guard pages (vm.max_map_count)");
+        say_once(pool_marked ? "the kernel refused to open more guard pages" :
+                               "the kernel refused more guard pages (vm.max_map_count)");
     if (n == 0)
         return GUARD_NONE;
     for (size_t k = 1; k < n; k++) {
