@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int cached;
     if (!cached) { /* every input maps and returns the same few chunks: keep them, resident */
-        mapcache_setup((size_t)64 << 20, 1);
+        mapcache_setup((size_t)256 << 20, 1);
         cached = 1;
     }
     if (size <= HARNESS_HEADER)

@@ -119,8 +119,61 @@ void platform_write_stderr(const char *text, size_t len)
     write_all(STDERR_FILENO, text, len);
 }
 
+/* ---- coverage builds: the counts of a process that dies ---------------------
+ * clang's -fprofile-instr-generate runtime (which defines these; elsewhere
+ * they are null) writes a module's counts at exit, which abort() and
+ * _exit() never reach: the death tests' paths would go uncounted. So the
+ * ends below first write this module's counts (the program's, or the
+ * preloaded library's: each has its own runtime) beside the files
+ * LLVM_PROFILE_FILE names. Not by the runtime's own writer, which opens its
+ * file with fopen, so malloc, which may be this warden, stopped with a lock
+ * held: into a fresh mapping, then out with write(). */
+extern uint64_t __llvm_profile_get_size_for_buffer(void) __attribute__((weak));
+extern int __llvm_profile_write_buffer(char *buffer) __attribute__((weak));
+
+static char *append_hex(char *at, uintptr_t v)
+{
+    char digits[2 * sizeof v];
+    int n = 0;
+    do
+        digits[n++] = "0123456789abcdef"[v & 15];
+    while ((v >>= 4) != 0);
+    while (n > 0)
+        *at++ = digits[--n];
+    return at;
+}
+
+static void coverage_write_counts(void)
+{
+    static char place; /* its address tells this module's file from another's in the same process */
+    const char *pattern = platform_getenv("LLVM_PROFILE_FILE");
+    if (!__llvm_profile_get_size_for_buffer || !__llvm_profile_write_buffer || !pattern)
+        return;
+    const char *slash = strrchr(pattern, '/');
+    size_t dir = slash ? (size_t)(slash - pattern) + 1 : 0;
+    char name[4096];
+    if (dir > sizeof name - 64)
+        return;
+    memcpy(name, pattern, dir);
+    char *at = append_hex(name + dir, (uintptr_t)getpid());
+    *at++ = '-';
+    at = append_hex(at, (uintptr_t)&place);
+    memcpy(at, "-death.profraw", sizeof "-death.profraw");
+    size_t size = (size_t)__llvm_profile_get_size_for_buffer();
+    char *buffer = map_anonymous(size);
+    if (buffer == NULL || __llvm_profile_write_buffer(buffer) != 0)
+        return;
+    int fd = open(name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        write_all(fd, buffer, size);
+        close(fd);
+    }
+    munmap(buffer, size);
+}
+
 _Noreturn void platform_abort(void)
 {
+    coverage_write_counts();
     abort();
 }
 
@@ -153,6 +206,7 @@ void platform_lock_release(platform_lock *lock)
 
 _Noreturn void platform_exit(int status)
 {
+    coverage_write_counts();
     _exit(status);
 }
 
