@@ -148,15 +148,23 @@ void arena_stats(warden_heap_stats *sum, size_t *central_blocks, size_t *central
     }
 }
 
+void arena_flush_central(void)
+{
+    for (unsigned i = 0; i < arena_n; i++) {
+        warden_heap *heap = arena_get(i);
+        if (heap)
+            central_flush(central_of(heap));
+    }
+}
+
 size_t arena_purge(void)
 {
+    arena_flush_central();
     size_t bytes = 0;
     for (unsigned i = 0; i < arena_n; i++) {
         warden_heap *heap = arena_get(i);
-        if (heap) {
-            central_flush(central_of(heap));
+        if (heap)
             bytes += heap_purge(heap);
-        }
     }
     return bytes;
 }

@@ -40,5 +40,8 @@ void arena_stats(warden_heap_stats *sum, size_t *central_blocks, size_t *central
 /* Empties the central caches into the heaps and gives the pages of free
  * blocks back to the OS; the bytes given. */
 size_t arena_purge(void);
+/* Every arena's central cache back to its heap (arena_purge's first half:
+ * no page is given back). */
+void arena_flush_central(void);
 
 #endif /* WARDEN_ARENA_H */
