@@ -19,7 +19,8 @@
  * Ops:    0 malloc  1 calloc  2 aligned (posix_memalign, aligned_alloc or
  *         memalign, by slot)  3 realloc  4 free  5 switch threads
  *         6 a probe, by the alignment bits (below)  7 free + malloc
- * Probes: 0 reallocarray overflowing  1 malloc_trim  2 impossible sizes
+ * Probes: 0 reallocarray overflowing  1 malloc_trim (slot 0, rarely), the
+ *         leak check with one block lost (slot 1, debug profile)  2 impossible sizes
  *         3 a freed pointer is no live block; debug profile only (release:
  *         as 0..3): 4 a write one byte past the block  5 a write into a
  *         quarantined block  6 double free and realloc of a quarantined
@@ -49,6 +50,31 @@
 
 #include "guard.h"
 #include "quarantine.h"
+
+/* Built with a sanitizer that keeps a shadow of memory (the fuzzing
+ * builds): the leak check's roots would be terabytes of it, so its probe
+ * runs in the plain replay only. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer) || __has_feature(thread_sanitizer)
+#define FUZZ_SHADOWED 1
+#endif
+#endif
+#if !defined(FUZZ_SHADOWED) && (defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__))
+#define FUZZ_SHADOWED 1
+#endif
+#ifndef FUZZ_SHADOWED
+#define FUZZ_SHADOWED 0
+#endif
+/* Nor under Valgrind, whose own mappings the scan would read as roots. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define FUZZ_UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#endif
+#endif
+#ifndef FUZZ_UNDER_VALGRIND
+#define FUZZ_UNDER_VALGRIND() 0
+#endif
 
 /* Small caches, so bins overflow and drain; two arenas, one per thread. */
 #define RELEASE_OPTIONS "arenas=2:tcache_bytes=1k:central_bytes=2k:pool_bytes=64m"
@@ -236,6 +262,26 @@ static void expect_found(unsigned char *at, const char *what, const void *block,
         harness_fail("%s of the %zu-byte block at %p was not found by the heap check", what, size, block);
 }
 
+/* The leak check now (debug profile), with one block just allocated and
+ * its address kept only masked: every block the program holds is reached
+ * (the model, a static, points at each), so what it finds lost is that
+ * block or nothing (a stale copy of its address in a register or a dead
+ * stack slot may still reach it: the scan is conservative). */
+#define HIDE_MASK ((uintptr_t)0x5a5a5a5a5a5a5a5a)
+static volatile uintptr_t hidden;
+
+static void probe_leaks(const op *o)
+{
+    size_t size = o->size % 4096 + 1;
+    hidden = (uintptr_t)front_malloc(size) ^ HIDE_MASK;
+    if (hidden == HIDE_MASK)
+        harness_fail("allocation of %zu bytes failed", size);
+    size_t lost = front_leak_report();
+    front_free((void *)(hidden ^ HIDE_MASK));
+    if (lost != 0 && lost != size)
+        harness_fail("the leak check found %zu bytes lost, but the program lost only a %zu-byte block", lost, size);
+}
+
 static void probe(shadow *m, const op *o)
 {
     shadow_slot *sl = &m->slot[o->slot];
@@ -251,6 +297,8 @@ static void probe(shadow *m, const op *o)
     case 1: /* rarely (slot 0, a fill byte under 16): its pages given back fault in again */
         if (o->slot == 0 && o->fill < 16)
             wmalloc_trim(0);
+        else if (FUZZ_DEBUG && !FUZZ_SHADOWED && o->slot == 1 && !FUZZ_UNDER_VALGRIND())
+            probe_leaks(o);
         break;
     case 2:
         probe_sizes(o);
@@ -348,7 +396,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (FUZZ_DEBUG)
         guard_sample_restart();
     memset(stale, 0, sizeof stale);
-    shadow m = {.usable = usable};
+    /* static: the leak check's roots hold it (a frame may be on a
+     * sanitizer's fake stack, which no scan of the stack sees) */
+    static shadow m;
+    m = (shadow){.usable = usable};
     /* The debug profile fills and verifies a block's first junk_bytes
      * (junk at malloc and free, verified as it leaves the quarantine) and
      * its canaries: its blocks stay under 64 KiB, past the guard pool's

@@ -102,8 +102,9 @@ def malloc_seeds(debug):
     s["sizes"] = h + b"".join(F(0, i, n) for i, n in enumerate([0, 1, 1024, 1025, 8192, 8193, 70000, 1000000]))
     s["aligned"] = h + F(M["aligned"], 0, 10, 3) + F(M["aligned"], 1, 100, 9) + F(M["aligned"], 2, 5000, 13)
     s["realloc"] = h + F(0, 0, 20) + F(3, 0, 900) + F(3, 0, 9000) + F(3, 0, 5) + F(3, 1, 30) + F(3, 1, 0)
+    # (malloc_trim: slot 0 and a fill byte under 16, which size 92 gives)
     s["probes"] = h + F(0, 0, 100) + F(4, 0) + F(0, 1, 50) + b"".join(
-        F(M["probe"], 0 if k == 1 else 1, 7, k) for k in range(4))
+        F(M["probe"], 0 if k == 1 else 1, 92 if k == 1 else 7, k) for k in range(4))
     if debug:
         # the first block of an input is guarded (guard_rate=3), the next two not
         s["overflow"] = h + F(0, 0, 100) + F(0, 1, 100) + F(M["probe"], 1, 0, P["overflow"]) + \
@@ -112,6 +113,8 @@ def malloc_seeds(debug):
             F(M["probe"], 1, 0, P["write_after_free"])
         s["double-free"] = h + F(0, 0, 100) + F(0, 1, 100) + F(4, 1) + F(M["probe"], 1, 0, P["double_free"]) + \
             F(M["probe"], 0, 0, P["invalid_free"])
+        # the leak check (probe 1 in slot 1) with a block lost, blocks held, one pointing at another
+        s["leaks"] = h + F(0, 0, 100) + F(0, 1, 5000) + F(M["aligned"], 2, 64, 6) + F(M["probe"], 1, 17, P["trim"])
         s["guard-reuse"] = h + F(0, 0, 100) + F(4, 0) + F(0, 1, 10) + F(0, 2, 10) + F(0, 3, 10)
     rnd = random.Random(3 + debug)
     s["random-walk"] = h + b"".join(
