@@ -20,7 +20,8 @@
  *         memalign, by slot)  3 realloc  4 free  5 switch threads
  *         6 a probe, by the alignment bits (below)  7 free + malloc
  * Probes: 0 reallocarray overflowing  1 malloc_trim (slot 0, rarely), the
- *         leak check with one block lost (slot 1, debug profile)  2 impossible sizes
+ *         leak check with one block lost (slot 1, debug profile)  2 impossible
+ *         sizes, and malloc_stats' text
  *         3 a freed pointer is no live block; debug profile only (release:
  *         as 0..3): 4 a write one byte past the block  5 a write into a
  *         quarantined block  6 double free and realloc of a quarantined
@@ -197,8 +198,19 @@ static void expect_errno(void *p, int want, const char *what)
         harness_fail("%s gave %p with errno %d, not NULL with %d", what, p, errno, want);
 }
 
+/* malloc_stats' text: two lines, each "warden: stats: ...", the first
+ * naming the two arenas. */
+static void stats_line(const char *text, size_t len)
+{
+    static const char want[] = "warden: stats: 2 arenas, ";
+    if (len < sizeof want || memcmp(text, want, sizeof want - 1) != 0 || text[len - 1] != '\n' ||
+        memchr(text, '\n', len) == text + len - 1)
+        harness_fail("malloc_stats wrote %zu bytes, not two lines naming two arenas: %.*s", len, (int)len, text);
+}
+
 static void probe_sizes(const op *o)
 {
+    wmalloc_print_stats(stats_line);
     int saved = errno;
     errno = 0;
     expect_errno(front_malloc(SIZE_MAX - o->size), ENOMEM, "malloc of an impossible size");
