@@ -65,6 +65,32 @@ START_TEST(test_cache_state)
 }
 END_TEST
 
+/* A live block's request is rewritten in place: the slack changes, the seal
+ * does not need to; a block with any state bit is not live. */
+START_TEST(test_live_and_requested)
+{
+    integrity_init();
+    block *b = (block *)(arena + 512);
+    block_write(b, 4, 0, block_live_flags(48, 40));
+    ck_assert(block_is_live(b));
+    block_set_requested(b, 17);
+    ck_assert(block_is_sealed(b));
+    ck_assert(block_is_live(b));
+    ck_assert_uint_eq(block_requested(b), 17);
+    ck_assert_uint_eq(block_usable(b), 48);
+    block_hdr h = block_load(b), bad = h;
+    bad.size_ = 3; /* damaged: not live */
+    block_store(b, bad);
+    ck_assert(!block_is_live(b));
+    block_store(b, h);
+    block_set_flags(b, BLOCK_QUARANTINED);
+    ck_assert(block_is_sealed(b));
+    ck_assert(!block_is_live(b));
+    block_set_flags(b, BLOCK_FREE);
+    ck_assert(!block_is_live(b));
+}
+END_TEST
+
 START_TEST(test_sizes_and_links)
 {
     block *b = (block *)arena;
@@ -99,6 +125,7 @@ int main(void)
     TCase *tc = tcase_create("block");
     tcase_add_test(tc, test_seal_covers_every_field);
     tcase_add_test(tc, test_cache_state);
+    tcase_add_test(tc, test_live_and_requested);
     tcase_add_test(tc, test_sizes_and_links);
     tcase_add_test(tc, test_granules_for);
     suite_add_tcase(s, tc);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bump.h"
+#include "pagemap.h"
 #include "testutil.h"
 
 static warden_bump *arena;
@@ -273,6 +274,38 @@ START_TEST(test_bad_sizes_and_alignments)
 }
 END_TEST
 
+START_TEST(test_null_and_bad_alignment_on_realloc)
+{
+    warden_bump_destroy(NULL);
+    warden_bump_free(arena, NULL, 16, 16); /* nothing to free: no check of size or alignment */
+    char *p = warden_bump_alloc(arena, 40, 8);
+    errno = 0;
+    ck_assert_ptr_null(warden_bump_realloc(arena, p, 40, 80, 24));
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_uint_eq(stats().small_live, 1); /* p is still live */
+    warden_bump_free(arena, p, 40, 8);
+    ck_assert_uint_eq(stats().small_live, 0);
+    expect_bump_ok();
+}
+END_TEST
+
+#if SIZE_MAX > 0xffffffffu
+/* A request the arena accepts but no host can map: the OS says no. */
+START_TEST(test_os_refusal_is_enomem)
+{
+    warden_bump_stats before = stats();
+    errno = 0;
+    ck_assert_ptr_null(warden_bump_alloc(arena, (size_t)1 << 60, 16));
+    ck_assert_int_eq(errno, ENOMEM);
+    warden_bump_stats after = stats();
+    ck_assert_uint_eq(after.mapped_bytes, before.mapped_bytes);
+    ck_assert_uint_eq(after.bump_used, before.bump_used);
+    ck_assert_ptr_nonnull(warden_bump_alloc(arena, 300, 16)); /* and the arena goes on */
+    expect_bump_ok();
+}
+END_TEST
+#endif
+
 /* ---- misuse --------------------------------------------------------------------------- */
 
 typedef struct bad_free {
@@ -394,6 +427,90 @@ START_TEST(test_check_catches_broken_lists)
 }
 END_TEST
 
+/* warden_bump_check names the chunk whose header a stray write changed. */
+static void expect_bump_broken(const char *words)
+{
+    char why[256];
+    ck_assert_int_ne(warden_bump_check(arena, why, sizeof why), 0);
+    ck_assert_msg(strstr(why, words) != NULL, "checker said \"%s\", expected \"%s\"", why, words);
+}
+
+START_TEST(test_check_catches_overwritten_chunk_headers)
+{
+    char *s = warden_bump_alloc(arena, 8, 8);
+    bump_chunk *large = arena->large, *bin = pagemap_lookup(s);
+    char words[128];
+    large->kind = 0; /* the bump space's first chunk claims to be bin 0's */
+    snprintf(words, sizeof words, "chunk %p: owner or kind overwritten", (void *)large);
+    expect_bump_broken(words);
+    large->kind = BUMP_KIND_LARGE;
+    bin->arena = NULL;
+    snprintf(words, sizeof words, "chunk %p: owner or kind overwritten", (void *)bin);
+    expect_bump_broken(words);
+    bin->arena = arena;
+    char *end = large->end;
+    large->end = end - 16;
+    snprintf(words, sizeof words, "chunk %p: size %zu or end %p wrong", (void *)large, large->size, (void *)(end - 16));
+    expect_bump_broken(words);
+    large->end = end;
+    size_t last = large->size - PLATFORM_CHUNK;
+    pagemap_clear((char *)large + last, PLATFORM_CHUNK); /* a stray unregistration */
+    snprintf(words, sizeof words, "chunk %p: page map entry at +%zu does not name it", (void *)large, last);
+    expect_bump_broken(words);
+    ck_assert_int_eq(pagemap_set((char *)large + last, PLATFORM_CHUNK, large), 0);
+    expect_bump_ok();
+    warden_bump_free(arena, s, 8, 8);
+}
+END_TEST
+
+START_TEST(test_check_catches_broken_bin_chunks)
+{
+    char *s = warden_bump_alloc(arena, 8, 8), *t = warden_bump_alloc(arena, 8, 8);
+    bump_chunk *c = pagemap_lookup(s);
+    size_t slot = c->slot_size;
+    char words[128];
+    ck_assert_ptr_eq(t, s + slot);
+    c->slot_size = (uint32_t)(2 * slot);
+    snprintf(words, sizeof words, "bin %zu chunk %p: shape overwritten", slot, (void *)c);
+    expect_bump_broken(words);
+    c->slot_size = (uint32_t)slot;
+    c->top += 8;
+    snprintf(words, sizeof words, "bin %zu chunk %p: top %p not on a slot boundary", slot, (void *)c, (void *)c->top);
+    expect_bump_broken(words);
+    c->top -= 8;
+    c->used[0] |= (uint64_t)1 << 2; /* slot 2 was never handed out */
+    snprintf(words, sizeof words, "bin %zu chunk %p: slot 2 live past the top", slot, (void *)c);
+    expect_bump_broken(words);
+    c->used[0] &= ~((uint64_t)1 << 2);
+    bump_bin *bin = &arena->bins[c->kind];
+    bin->current = arena->large; /* not a chunk of this bin */
+    snprintf(words, sizeof words, "bin %zu: current chunk %p is not one of its chunks", slot, (void *)arena->large);
+    expect_bump_broken(words);
+    bin->current = c;
+    expect_bump_ok();
+    warden_bump_free(arena, s, 8, 8);
+    warden_bump_free(arena, t, 8, 8);
+}
+END_TEST
+
+START_TEST(test_check_catches_a_lost_bump_pointer)
+{
+    char *s = warden_bump_alloc(arena, 8, 8), *l = warden_bump_alloc(arena, 400, 16);
+    bump_chunk *current = arena->large_current;
+    arena->large_current = pagemap_lookup(s); /* a bin's chunk */
+    expect_bump_broken("bump pointer's chunk");
+    expect_bump_broken("is not one of the arena's");
+    arena->large_current = current;
+    ck_assert_ptr_eq(arena->last, l);
+    arena->last = current->top; /* past what was handed out */
+    expect_bump_broken("last bump allocation");
+    expect_bump_broken("is not below the bump pointer");
+    arena->last = l;
+    expect_bump_ok();
+    warden_bump_free(arena, s, 8, 8);
+}
+END_TEST
+
 /* ---- threads (not on wasm32-wasi, which has none) ------------------------------------------ */
 #ifndef __wasi__
 #include <pthread.h>
@@ -468,9 +585,16 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_reset_reuses_every_chunk);
     tcase_add_test(tc, test_zeroed_even_when_reused);
     tcase_add_test(tc, test_bad_sizes_and_alignments);
+    tcase_add_test(tc, test_null_and_bad_alignment_on_realloc);
+#if SIZE_MAX > 0xffffffffu
+    tcase_add_test(tc, test_os_refusal_is_enomem);
+#endif
     tcase_add_test(tc, test_misuse_is_caught);
     tcase_add_test(tc, test_use_after_free_write_on_a_free_slot);
     tcase_add_test(tc, test_check_catches_broken_lists);
+    tcase_add_test(tc, test_check_catches_overwritten_chunk_headers);
+    tcase_add_test(tc, test_check_catches_broken_bin_chunks);
+    tcase_add_test(tc, test_check_catches_a_lost_bump_pointer);
 #ifndef __wasi__
     tcase_add_test(tc, test_two_threads_share_an_arena);
 #endif

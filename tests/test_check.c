@@ -4,8 +4,11 @@
  * again (its scratch marks are cleaned up even when it fails). */
 #include <string.h>
 
+#include <stdio.h>
+
 #include "bucket.h"
 #include "heap.h"
+#include "pagemap.h"
 #include "region.h"
 #include "testutil.h"
 
@@ -207,6 +210,107 @@ START_TEST(test_region_links_and_seal)
 }
 END_TEST
 
+START_TEST(test_list_node_outside_the_bucket)
+{
+    block *b1 = block_of_payload(p[1]); /* the last node of its list */
+    ck_assert_ptr_null(block_link_next(b1));
+    char *other = warden_heap_alloc(heap, 500); /* a live block of bucket 1 */
+    block_link_set_next(b1, block_of_payload(other));
+    expect_broken("free list 5: node");
+    expect_broken("is not inside a region of this bucket");
+    block_link_set_next(b1, NULL);
+    warden_heap_free(heap, other);
+    expect_heap(heap, 2, 4, 4); /* bucket 1 keeps its empty region */
+}
+END_TEST
+
+START_TEST(test_list_node_handed_out)
+{
+    block *b3 = block_of_payload(p[3]);
+    block_set_flags(b3, 0); /* live again, still on its list */
+    expect_broken("is not a free block");
+    block_set_flags(b3, BLOCK_FREE);
+    expect_heap(heap, 1, 4, 3);
+}
+END_TEST
+
+START_TEST(test_list_node_in_the_wrong_class)
+{
+    block *b3 = block_of_payload(p[3]);
+    uint32_t g = block_size(b3);
+    ck_assert_uint_eq(freelist_class(g), 5);
+    block_set_size(b3, g + 1); /* resized in place without moving lists */
+    expect_broken("free list 5: node");
+    expect_broken("of 96 bytes belongs to class 6");
+    block_set_size(b3, g);
+    expect_heap(heap, 1, 4, 3);
+}
+END_TEST
+
+/* The check proves one bitmap word against the heads per call, in turn:
+ * point it at the word of the damage. */
+START_TEST(test_bitmap_bit_disagrees_with_its_list)
+{
+    bucket *b = bucket0();
+    unsigned cls = freelist_class(block_size(block_of_payload(p[1]))), empty = cls + 2;
+    uint64_t *word = &b->free.words[cls / 64];
+    ck_assert_uint_eq(cls / 64, empty / 64);
+    ck_assert_ptr_null(b->free.heads[empty]);
+    *word |= (uint64_t)1 << (empty % 64); /* a bit with no list */
+    b->check_word = cls / 64;
+    expect_broken("free list 7: bitmap bit 1 disagrees with the list");
+    *word &= ~((uint64_t)1 << (cls % 64)); /* and a list with no bit: named first */
+    b->check_word = cls / 64;
+    expect_broken("free list 5: bitmap bit 0 disagrees with the list");
+    *word ^= ((uint64_t)1 << (cls % 64)) | ((uint64_t)1 << (empty % 64));
+    expect_heap(heap, 1, 4, 3);
+}
+END_TEST
+
+START_TEST(test_region_size_not_whole_chunks)
+{
+    region *r = region_of(p[0]);
+    size_t saved = r->size;
+    r->size = saved - GRANULE; /* resealed: the seal alone cannot tell */
+    r->seal = region_seal_of(r);
+    char words[96];
+    snprintf(words, sizeof words, "size %zu is not whole chunks", saved - GRANULE);
+    expect_broken(words);
+    r->size = saved;
+    r->seal = region_seal_of(r);
+    expect_heap(heap, 1, 4, 3);
+}
+END_TEST
+
+START_TEST(test_page_map_forgets_a_chunk)
+{
+    region *r = region_of(p[0]);
+    char *last = region_end(r) - PLATFORM_CHUNK;
+    ck_assert_uint_gt(r->size, PLATFORM_CHUNK);
+    pagemap_clear(last, PLATFORM_CHUNK); /* as a stray unregistration would */
+    char words[96];
+    snprintf(words, sizeof words, "page map entry at +%zu does not name it", r->size - PLATFORM_CHUNK);
+    expect_broken(words);
+    ck_assert_int_eq(pagemap_set(last, PLATFORM_CHUNK, r), 0);
+    expect_heap(heap, 1, 4, 3);
+}
+END_TEST
+
+START_TEST(test_bucket_limit_or_owner_overwritten)
+{
+    bucket *b0 = &heap->buckets[0], *b1 = &heap->buckets[1];
+    size_t limit = b0->limit;
+    b0->limit = limit + 16;
+    expect_broken("bucket 0: limit or owner overwritten");
+    b0->limit = limit;
+    const void *owner = b1->heap;
+    b1->heap = b0; /* not the heap */
+    expect_broken("bucket 1: limit or owner overwritten");
+    b1->heap = owner;
+    expect_heap(heap, 1, 4, 3);
+}
+END_TEST
+
 START_TEST(test_why_is_optional_and_truncated)
 {
     char small[8];
@@ -219,6 +323,77 @@ START_TEST(test_why_is_optional_and_truncated)
     block_links_store(b3, saved);
     ck_assert_int_eq(warden_heap_check(heap, small, sizeof small), 0);
     ck_assert_str_eq(small, "");
+}
+END_TEST
+
+/* ---- the quarantine: the same six blocks, p[1] and p[3] held back ------------ */
+
+static void setup_quarantine(void)
+{
+    warden_heap_config c = {.quarantine_bytes = 1024};
+    heap = warden_heap_create(&c);
+    for (int i = 0; i < 6; i++)
+        p[i] = warden_heap_alloc(heap, 64);
+    warden_heap_free(heap, p[1]);
+    warden_heap_free(heap, p[3]); /* quarantine: p[1] -> p[3] */
+    bucket *b = bucket0();
+    ck_assert_ptr_eq(b->quarantine_head, block_of_payload(p[1]));
+    ck_assert_ptr_eq(b->quarantine_tail, block_of_payload(p[3]));
+    expect_heap(heap, 1, 4, 1);
+}
+
+START_TEST(test_quarantine_node_is_live)
+{
+    bucket *b = bucket0();
+    b->quarantine_head = block_of_payload(p[2]); /* a block still handed out */
+    expect_broken("quarantine node");
+    expect_broken("is not a quarantined block of this bucket");
+    b->quarantine_head = block_of_payload(p[1]);
+    expect_heap(heap, 1, 4, 1);
+}
+END_TEST
+
+START_TEST(test_quarantine_cycle)
+{
+    block *b3 = block_of_payload(p[3]);
+    block_link_set_next(b3, block_of_payload(p[1])); /* the newest links back to the oldest */
+    expect_broken("quarantine holds more than its 2 blocks (cycle?)");
+    block_link_set_next(b3, NULL);
+    expect_heap(heap, 1, 4, 1);
+}
+END_TEST
+
+START_TEST(test_quarantine_tail_stale)
+{
+    bucket *b = bucket0();
+    b->quarantine_tail = block_of_payload(p[1]);
+    expect_broken("quarantine tail");
+    b->quarantine_tail = block_of_payload(p[3]);
+    expect_heap(heap, 1, 4, 1);
+}
+END_TEST
+
+START_TEST(test_quarantine_counts_disagree)
+{
+    bucket *b = bucket0();
+    b->quarantine_bytes += 16;
+    expect_broken("quarantine counts 2 blocks / 144 bytes, the list 2 / 128");
+    b->quarantine_bytes -= 16;
+    b->quarantine_blocks++;
+    expect_broken("quarantine counts 3 blocks");
+    b->quarantine_blocks--;
+    expect_heap(heap, 1, 4, 1);
+}
+END_TEST
+
+START_TEST(test_quarantine_over_its_limit)
+{
+    bucket *b = bucket0();
+    size_t limit = b->quarantine_limit;
+    b->quarantine_limit = 64;
+    expect_broken("quarantine holds 128 bytes, over its limit of 64");
+    b->quarantine_limit = limit;
+    expect_heap(heap, 1, 4, 1);
 }
 END_TEST
 
@@ -240,8 +415,23 @@ static Suite *check_suite(void)
     tcase_add_test(tc, test_bitmap_disagrees);
     tcase_add_test(tc, test_statistics_disagree);
     tcase_add_test(tc, test_region_links_and_seal);
+    tcase_add_test(tc, test_list_node_outside_the_bucket);
+    tcase_add_test(tc, test_list_node_handed_out);
+    tcase_add_test(tc, test_list_node_in_the_wrong_class);
+    tcase_add_test(tc, test_bitmap_bit_disagrees_with_its_list);
+    tcase_add_test(tc, test_region_size_not_whole_chunks);
+    tcase_add_test(tc, test_page_map_forgets_a_chunk);
+    tcase_add_test(tc, test_bucket_limit_or_owner_overwritten);
     tcase_add_test(tc, test_why_is_optional_and_truncated);
     suite_add_tcase(s, tc);
+    TCase *quarantine = tcase_create("quarantine");
+    tcase_add_checked_fixture(quarantine, setup_quarantine, teardown);
+    tcase_add_test(quarantine, test_quarantine_node_is_live);
+    tcase_add_test(quarantine, test_quarantine_cycle);
+    tcase_add_test(quarantine, test_quarantine_tail_stale);
+    tcase_add_test(quarantine, test_quarantine_counts_disagree);
+    tcase_add_test(quarantine, test_quarantine_over_its_limit);
+    suite_add_tcase(s, quarantine);
     return s;
 }
 

@@ -83,6 +83,13 @@ START_TEST(test_fit_finds_a_larger_class)
     freelist_push(&fl, big);
     ck_assert_ptr_null(take_fit(5001));
     ck_assert_ptr_eq(take_fit(5000), big); /* its own class, by the short scan */
+    /* no class holds every block of UINT32_MAX granules: not even the top
+     * one, whose blocks the short scan proves too small */
+    block *top = fake_block(0, UINT32_MAX - 1);
+    ck_assert_uint_eq(freelist_class(UINT32_MAX - 1), freelist_class(UINT32_MAX));
+    freelist_push(&fl, top);
+    ck_assert_ptr_null(take_fit(UINT32_MAX));
+    ck_assert_ptr_eq(take_fit(UINT32_MAX - 1), top);
 }
 END_TEST
 

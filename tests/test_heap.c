@@ -1,12 +1,14 @@
 /* test_heap.c — the heap module through its public API: configuration,
  * splitting, coalescing on both sides, in-place realloc, buckets, alignment,
- * region return, sizes at the edges. Every test ends with the checker and
- * the counts of regions, live blocks and free blocks. */
+ * region return, sizes at the edges, and the interface the malloc layer
+ * uses (heap.h: cached batches, tuning, purge, walk, locks). Every test
+ * ends with the checker and the counts of regions, live and free blocks. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "testutil.h"
 
 /* What warden_heap_usable_size answers: the block's usable bytes, or just
@@ -15,6 +17,8 @@
 
 #define KiB ((size_t)1024)
 #define MiB (KiB * KiB)
+/* The largest request a block header can hold (UINT32_MAX - 1 granules). */
+#define LARGEST_BLOCK (((size_t)UINT32_MAX << 4) - 32)
 
 static warden_heap *heap_with(const size_t *limits, size_t count, size_t region_size, unsigned flags)
 {
@@ -250,6 +254,12 @@ START_TEST(test_realloc_null_and_failure)
     for (int i = 0; i < 50; i++) /* the old block is untouched */
         ck_assert_int_eq(p[i], 3);
     expect_heap(h, 1, 1, 1);
+    errno = 0; /* a size a block can hold but no region: the move fails */
+    ck_assert_ptr_null(warden_heap_realloc(h, p, LARGEST_BLOCK));
+    ck_assert_int_eq(errno, ENOMEM);
+    for (int i = 0; i < 50; i++)
+        ck_assert_int_eq(p[i], 3);
+    expect_heap(h, 1, 1, 1);
     char *z = warden_heap_realloc(h, p, 0); /* size 0: a minimum block, still live */
     ck_assert_ptr_nonnull(z);
     warden_heap_free(h, z);
@@ -275,10 +285,25 @@ START_TEST(test_size_zero_is_unique)
 }
 END_TEST
 
+START_TEST(test_null_pointer_is_no_block)
+{
+    warden_heap *h = immediate_heap(NULL);
+    void *p = warden_heap_alloc(h, 10);
+    warden_heap_free(h, NULL); /* as free(NULL): nothing */
+    ck_assert_uint_eq(warden_heap_usable_size(h, NULL), 0);
+    expect_heap(h, 1, 1, 1);
+    warden_heap_free(h, p);
+    expect_heap(h, 1, 0, 1);
+    warden_heap_destroy(h);
+}
+END_TEST
+
 START_TEST(test_impossible_sizes_are_enomem)
 {
     warden_heap *h = immediate_heap(NULL);
-    size_t sizes[] = {SIZE_MAX, SIZE_MAX - 16, SIZE_MAX / 2, (size_t)1 << 40, (size_t)64 << 30};
+    /* the last: the largest block a header can describe, whose region's
+     * one block could not (header and fence besides): refused unmapped */
+    size_t sizes[] = {SIZE_MAX, SIZE_MAX - 16, SIZE_MAX / 2, (size_t)1 << 40, (size_t)64 << 30, LARGEST_BLOCK};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         errno = 0;
         ck_assert_ptr_null(warden_heap_alloc(h, sizes[i]));
@@ -538,6 +563,26 @@ START_TEST(test_quarantine_holds_then_evicts_oldest)
 }
 END_TEST
 
+START_TEST(test_quarantine_smaller_than_a_block_holds_nothing)
+{
+    warden_heap_config c = {.quarantine_bytes = 32};
+    warden_heap *h = warden_heap_create(&c);
+    char *a = warden_heap_alloc(h, 64), *b = warden_heap_alloc(h, 64);
+    warden_heap_free(h, a); /* in, and out again at once: the queue empties */
+    warden_heap_stats s;
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(s.quarantine_blocks, 0);
+    ck_assert_uint_eq(s.quarantine_bytes, 0);
+    expect_heap(h, 1, 1, 2);
+    warden_heap_free(h, b); /* the queue works on after emptying */
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(s.quarantine_blocks, 0);
+    expect_heap(h, 1, 0, 1);
+    ck_assert_ptr_eq(warden_heap_alloc(h, 64), a);
+    warden_heap_destroy(h);
+}
+END_TEST
+
 START_TEST(test_quarantine_default_follows_the_build)
 {
     warden_heap *h = warden_heap_create(NULL);
@@ -552,6 +597,116 @@ START_TEST(test_quarantine_default_follows_the_build)
     warden_heap_free(h, warden_heap_alloc(h, 100));
     warden_heap_get_stats(h, &s);
     ck_assert_uint_eq(s.quarantine_blocks, 0);
+    warden_heap_destroy(h);
+}
+END_TEST
+
+/* ---- the interface of the layer above (heap.h): batches, tuning, purge, walk ---- */
+
+START_TEST(test_cached_batches_round_trip)
+{
+    warden_heap *h = immediate_heap(NULL);
+    block *got[3];
+    ck_assert_uint_eq(heap_take_cached(h, 64, got, 2, "malloc"), 2);
+    ck_assert_uint_eq(heap_take_cached(h, 500, got + 2, 1, "malloc"), 1); /* bucket 1 */
+    for (int i = 0; i < 3; i++) {
+        ck_assert(block_is_sealed(got[i]));
+        ck_assert_uint_eq(block_flags(got[i]) & BLOCK_STATE, BLOCK_CACHED);
+    }
+    expect_heap(h, 2, 3, 2); /* cached blocks are live to the heap */
+    ck_assert_uint_eq(heap_take_cached(h, LARGEST_BLOCK, got, 3, "malloc"), 0); /* none can be had */
+    static const bucket_site site = {"free", "double free", "invalid free"};
+    heap_give_cached(got, 3, &site); /* two buckets in one batch */
+    expect_heap(h, 2, 0, 2);
+    warden_heap_destroy(h);
+}
+END_TEST
+
+START_TEST(test_tune_sets_reserves_and_large_regions)
+{
+    warden_heap *h = immediate_heap(NULL);
+    heap_tune(h, 4 * MiB, 0, 2);
+    warden_heap_free(h, warden_heap_alloc(h, 64)); /* no empty region kept for the small buckets */
+    expect_heap(h, 0, 0, 0);
+    void *big[3];
+    for (int i = 0; i < 3; i++)
+        big[i] = warden_heap_alloc(h, 3 * MiB); /* one 4 MiB region each */
+    warden_heap_stats s;
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(s.regions, 3);
+    ck_assert_uint_ge(s.mapped_bytes, 12 * MiB);
+    for (int i = 0; i < 3; i++)
+        warden_heap_free(h, big[i]);
+    expect_heap(h, 2, 0, 2); /* two kept for the large bucket */
+    warden_heap_destroy(h);
+}
+END_TEST
+
+START_TEST(test_purge_counts_free_blocks_of_two_pages)
+{
+    warden_heap *h = immediate_heap(NULL);
+    char *a = warden_heap_alloc(h, 100 * KiB), *b = warden_heap_alloc(h, 100 * KiB);
+    char *c = warden_heap_alloc(h, 64), *d = warden_heap_alloc(h, 64);
+    warden_heap_free(h, a);
+    warden_heap_free(h, c); /* 80 bytes: too small to give a page back */
+    warden_heap_stats s;
+    warden_heap_get_stats(h, &s);
+    ck_assert_uint_eq(heap_purge(h), s.free_bytes - 80);
+    expect_heap(h, 2, 2, 4); /* headers and links survive */
+    char *again = warden_heap_alloc(h, 100 * KiB);
+    ck_assert_ptr_eq(again, a);
+    memset(again, 7, 100 * KiB); /* the pages come back on use */
+    warden_heap_free(h, again);
+    warden_heap_free(h, b);
+    warden_heap_free(h, d);
+    expect_heap(h, 2, 0, 2);
+    warden_heap_destroy(h);
+}
+END_TEST
+
+static void add_block(void *payload, size_t usable, void *ctx)
+{
+    size_t *seen = ctx;
+    (void)payload;
+    seen[0]++;
+    seen[1] += usable;
+}
+
+START_TEST(test_walk_visits_handed_out_blocks_only)
+{
+    warden_heap_config c = {.quarantine_bytes = 1024};
+    warden_heap *h = warden_heap_create(&c);
+    void *a = warden_heap_alloc(h, 64), *b = warden_heap_alloc(h, 64);
+    void *big = warden_heap_alloc(h, 20 * KiB);
+    block *cached;
+    ck_assert_uint_eq(heap_take_cached(h, 64, &cached, 1, "malloc"), 1);
+    warden_heap_free(h, b); /* quarantined: not the user's */
+    size_t seen[2] = {0, 0};
+    heap_walk(h, add_block, seen);
+    ck_assert_uint_eq(seen[0], 2);
+    ck_assert_uint_eq(seen[1], block_usable(block_of_payload(a)) + block_usable(block_of_payload(big)));
+    static const bucket_site site = {"free", "double free", "invalid free"};
+    heap_give_cached(&cached, 1, &site);
+    warden_heap_free(h, a);
+    warden_heap_free(h, big);
+    seen[0] = seen[1] = 0;
+    heap_walk(h, add_block, seen);
+    ck_assert_uint_eq(seen[0], 0);
+    expect_heap(h, 2, 0, -1);
+    warden_heap_destroy(h);
+}
+END_TEST
+
+/* As around fork: every lock taken, then every lock given back (a lock
+ * left held would hang the next allocation). */
+START_TEST(test_lock_all_then_unlock_all)
+{
+    warden_heap *h = immediate_heap(NULL);
+    heap_lock_all(h);
+    heap_unlock_all(h);
+    for (size_t size = 64; size <= 64 * KiB; size *= 8)
+        warden_heap_free(h, warden_heap_alloc(h, size));
+    expect_heap(h, 4, 0, 4);
     warden_heap_destroy(h);
 }
 END_TEST
@@ -580,6 +735,7 @@ static Suite *heap_suite(void)
     suite_add_tcase(s, realloc_);
     TCase *sizes = tcase_create("sizes");
     tcase_add_test(sizes, test_size_zero_is_unique);
+    tcase_add_test(sizes, test_null_pointer_is_no_block);
     tcase_add_test(sizes, test_impossible_sizes_are_enomem);
     tcase_add_test(sizes, test_calloc_zeroes_reused_memory);
     tcase_add_test(sizes, test_alignment_powers_of_two);
@@ -595,8 +751,16 @@ static Suite *heap_suite(void)
     suite_add_tcase(s, regions);
     TCase *quarantine = tcase_create("quarantine");
     tcase_add_test(quarantine, test_quarantine_holds_then_evicts_oldest);
+    tcase_add_test(quarantine, test_quarantine_smaller_than_a_block_holds_nothing);
     tcase_add_test(quarantine, test_quarantine_default_follows_the_build);
     suite_add_tcase(s, quarantine);
+    TCase *above = tcase_create("above");
+    tcase_add_test(above, test_cached_batches_round_trip);
+    tcase_add_test(above, test_tune_sets_reserves_and_large_regions);
+    tcase_add_test(above, test_purge_counts_free_blocks_of_two_pages);
+    tcase_add_test(above, test_walk_visits_handed_out_blocks_only);
+    tcase_add_test(above, test_lock_all_then_unlock_all);
+    suite_add_tcase(s, above);
     return s;
 }
 

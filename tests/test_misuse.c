@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "block.h"
+#include "heap.h"
+#include "region.h"
 #include "testutil.h"
 
 static warden_heap *heap;
@@ -146,6 +148,83 @@ START_TEST(test_overwritten_free_links)
 }
 END_TEST
 
+START_TEST(test_overwritten_region_header)
+{
+    char *p = warden_heap_alloc(heap, 64);
+    region *r = region_of(p);
+    r->heap = NULL; /* an underrun of the first block reaches its region's header */
+    char words[96];
+    snprintf(words, sizeof words, "heap corruption (region header %p overwritten)", (void *)r);
+    expect_abort(free_ptr, p, line_for("warden_heap_free", p, words));
+    r->heap = heap;
+    r->seal ^= 1;
+    expect_abort(free_ptr, p, line_for("warden_heap_free", p, words));
+    r->seal ^= 1;
+    warden_heap_free(heap, p);
+    expect_heap(heap, 1, 0, 1);
+}
+END_TEST
+
+static warden_heap *qheap;
+
+static void free_q(void *p)
+{
+    warden_heap_free(qheap, p);
+}
+
+/* A write after free over the link a quarantined block keeps in its first
+ * bytes: the forged pointer is followed when the block leaves, and the
+ * next eviction finds no header there although every block is intact. */
+START_TEST(test_overwritten_quarantine_link)
+{
+    warden_heap_config c = {.quarantine_bytes = 128}; /* two blocks of 64 */
+    qheap = warden_heap_create(&c);
+    char *p[5];
+    for (int i = 0; i < 5; i++)
+        p[i] = warden_heap_alloc(qheap, 64);
+    memset(p[4], 0x41, 64);
+    warden_heap_free(qheap, p[0]);
+    warden_heap_free(qheap, p[1]); /* quarantine: p[0] -> p[1] */
+    block *forged = (block *)(p[4] + 16); /* inside a live block */
+    san_meta_open(p[0], sizeof forged);
+    memcpy(p[0], &forged, sizeof forged);
+    warden_heap_free(qheap, p[2]); /* p[0] leaves: the head is the forged pointer */
+    const void *at = block_payload(forged);
+    expect_abort(free_q, p[3], line_for("warden_heap_free", at, "heap corruption (a header changed under the allocator)"));
+    warden_heap_destroy(qheap);
+}
+END_TEST
+
+static void give_back(void *blk)
+{
+    static const bucket_site site = {"free", "double free", "invalid free"};
+    block *b = blk;
+    heap_give_cached(&b, 1, &site);
+}
+
+/* A block in a thread cache is the allocator's: an overflow from the block
+ * before it that reaches its header is caught when the cache gives it back. */
+START_TEST(test_overwritten_cached_header)
+{
+    char *a = warden_heap_alloc(heap, 64);
+    block *cached;
+    ck_assert_uint_eq(heap_take_cached(heap, 64, &cached, 1, "malloc"), 1);
+    ck_assert_ptr_eq(cached, block_of_payload(a + 80));
+    block_hdr h = block_load(cached), bad = h;
+    bad.size_ ^= 1;
+    block_store(cached, bad);
+    const char *fault = "heap corruption (header of cached block overwritten)";
+    expect_abort(give_back, cached, line_for("free", block_payload(cached), fault));
+    block_store(cached, h);
+    block_cache_leave(cached, 64); /* handed out again, as a thread cache does */
+    san_chunk_alloc(heap, block_payload(cached), 64, 0);
+    expect_abort(give_back, cached, line_for("free", block_payload(cached), fault)); /* live: not cached */
+    warden_heap_free(heap, block_payload(cached));
+    warden_heap_free(heap, a);
+    expect_heap(heap, 1, 0, 1);
+}
+END_TEST
+
 static void realloc_ptr(void *p)
 {
     warden_heap_realloc(heap, p, 100);
@@ -214,6 +293,9 @@ static Suite *misuse_suite(void)
     tcase_add_test(tc, test_overwritten_header);
     tcase_add_test(tc, test_overflow_into_next_header);
     tcase_add_test(tc, test_overwritten_free_links);
+    tcase_add_test(tc, test_overwritten_region_header);
+    tcase_add_test(tc, test_overwritten_quarantine_link);
+    tcase_add_test(tc, test_overwritten_cached_header);
     tcase_add_test(tc, test_realloc_and_usable_size_of_bad_pointers);
     tcase_add_test(tc, test_bad_heap_handle);
     tcase_add_test(tc, test_free_after_destroy);

@@ -17,6 +17,8 @@ START_TEST(test_set_lookup_clear)
     ck_assert_ptr_eq(pagemap_lookup(m + 2 * PLATFORM_CHUNK + 77), &owner);
     ck_assert_ptr_eq(pagemap_lookup(m + 3 * PLATFORM_CHUNK - 1), &owner);
     ck_assert_ptr_null(pagemap_lookup(m + 3 * PLATFORM_CHUNK));
+    pagemap_clear(m + PLATFORM_CHUNK, 0); /* nothing to clear */
+    ck_assert_ptr_eq(pagemap_lookup(m + PLATFORM_CHUNK), &owner);
     pagemap_clear(m + PLATFORM_CHUNK, 2 * PLATFORM_CHUNK);
     ck_assert_ptr_null(pagemap_lookup(m + 2 * PLATFORM_CHUNK));
     platform_unmap(m, 4 * PLATFORM_CHUNK);
@@ -33,6 +35,8 @@ START_TEST(test_out_of_range)
     ck_assert_int_eq(pagemap_set(high, PLATFORM_CHUNK, &owner), -1);
     ck_assert_ptr_null(pagemap_lookup(high));
     ck_assert_ptr_null(pagemap_lookup((void *)UINTPTR_MAX));
+    pagemap_clear(high, PLATFORM_CHUNK); /* beyond the map: ignored, no leaf made */
+    ck_assert_ptr_null(pagemap_lookup(high));
 #endif
 }
 END_TEST
@@ -50,6 +54,16 @@ START_TEST(test_map_is_chunk_aligned)
 }
 END_TEST
 
+#if UINTPTR_MAX > 0xffffffffu
+/* A mapping the host refuses (far beyond any address space) registers
+ * nothing and says so. */
+START_TEST(test_map_self_refused)
+{
+    ck_assert_ptr_null(pagemap_map_self((size_t)1 << 60));
+}
+END_TEST
+#endif
+
 int main(void)
 {
     Suite *s = suite_create("pagemap");
@@ -57,6 +71,9 @@ int main(void)
     tcase_add_test(tc, test_set_lookup_clear);
     tcase_add_test(tc, test_out_of_range);
     tcase_add_test(tc, test_map_is_chunk_aligned);
+#if UINTPTR_MAX > 0xffffffffu
+    tcase_add_test(tc, test_map_self_refused);
+#endif
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
