@@ -8,11 +8,14 @@
  *         [1] first bucket limit in 16-byte steps, [2] growth factor of the
  *         next limits, [3] region size: 0 default, 1 64 KiB, 2 128 KiB, 3 1 MiB
  * Ops:    0 alloc  1 calloc  2 aligned alloc  3 realloc  4 free
- *         5 free everything  6 usable_size  7 alloc again into a full slot (free first) */
+ *         5 free everything  6 usable_size (alignment bits 0..7), or a
+ *         corruption the checker must find (8..15, below)
+ *         7 alloc again into a full slot (free first) */
 #include <string.h>
 
 #include <warden.h>
 
+#include "block.h"
 #include "harness.h"
 #include "mapcache.h"
 
@@ -60,6 +63,46 @@ static void release(void *ctx, shadow *m, unsigned s)
     m->slot[s].p = NULL;
 }
 
+/* The checker checked: one header word of the slot's block, or of the
+ * block after it, changed as a stray write would, must be found by the
+ * next check, whatever state the heap is in; then it is put back.
+ *   0 its size  1 its boundary tag (prev_size)  2 its free bit  3 its seal
+ *   4 the next block's boundary tag  5 the next block's free bit
+ *   6 the next block's list link, when it is free: pointing at itself
+ *   7 its size made the region's whole rest (past the fence) */
+static void probe_corruption(warden_heap *heap, const shadow_slot *sl, unsigned kind, uint8_t fill)
+{
+    block *b = block_of_payload(sl->p), *next = block_next(b);
+    block *at = kind >= 4 && kind <= 6 ? next : b;
+    uint32_t flip = 1u + fill % 7u;
+    block_hdr saved = block_load(at), bad = saved;
+    block_links links = {0};
+    switch (kind) {
+    case 0: bad.size_ ^= flip; break;
+    case 1: case 4: bad.prev_size_ ^= flip; break;
+    case 2: case 5: bad.flags_ ^= BLOCK_FREE; break;
+    case 3: bad.seal_ ^= flip; break;
+    case 6:
+        if (!block_is_free(next))
+            return;
+        links = block_links_load(next);
+        block_link_set_next(next, next);
+        break;
+    case 7: bad.size_ += 1u << 24; break;
+    }
+    if (kind != 6)
+        block_store(at, bad);
+    char why[256];
+    int found = warden_heap_check(heap, why, sizeof why) != 0;
+    if (kind == 6)
+        block_links_store(next, links);
+    else
+        block_store(at, saved);
+    if (!found)
+        harness_fail("corruption %u of the block at %p (%zu bytes) was not found by the heap check", kind, sl->p,
+                     sl->size);
+}
+
 static void run_op(warden_heap *heap, shadow *m, const op *o)
 {
     shadow_slot *sl = &m->slot[o->slot];
@@ -102,7 +145,11 @@ static void run_op(warden_heap *heap, shadow *m, const op *o)
     case 5:
         shadow_release_all(m, release, heap);
         break;
-    default: /* 0, 1, 2 on a full slot; 6: usable size, proved by the model */
+    case 6:
+        if (o->align_log >= 8)
+            probe_corruption(heap, sl, o->align_log - 8, o->fill);
+        break; /* else: usable size, proved by the model */
+    default: /* 0, 1, 2 on a full slot */
         break;
     }
 }
