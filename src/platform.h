@@ -24,6 +24,25 @@ static inline size_t platform_chunk_round(size_t size)
 void *platform_map(size_t size);
 /* Returns a mapping of platform_map, whole. */
 void platform_unmap(void *addr, size_t size);
+/* For tests of the out-of-memory paths: after n more mappings, platform_map
+ * refuses (NULL, as when the OS is out of memory) until this is called
+ * again; n < 0 lifts the limit (the default). Not thread-safe: set it while
+ * no other thread maps. */
+extern long platform_maps_left; /* mappings still granted; -1: no limit (each platform file defines it) */
+static inline void platform_refuse_maps_after(long n)
+{
+    platform_maps_left = n < 0 ? -1 : n;
+}
+/* platform_map's first step: 1 when the tests' limit refuses this mapping. */
+static inline int platform_map_refused(void)
+{
+    if (platform_maps_left < 0)
+        return 0;
+    if (platform_maps_left == 0)
+        return 1;
+    platform_maps_left--;
+    return 0;
+}
 /* Fills buf with len unpredictable bytes (best effort: never fails). */
 void platform_random(void *buf, size_t len);
 /* Writes len bytes to the standard error stream, without allocating. */

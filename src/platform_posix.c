@@ -31,8 +31,12 @@ static void *map_anonymous(size_t size)
     return p == MAP_FAILED ? NULL : p;
 }
 
+long platform_maps_left = -1; /* platform.h: the tests' limit on mappings */
+
 void *platform_map(size_t size)
 {
+    if (platform_map_refused())
+        return NULL;
     /* Most mappings come back chunk-aligned already; try that first. */
     char *p = map_anonymous(size);
     if (p == NULL)

@@ -11,8 +11,12 @@
 _Static_assert(sizeof(SRWLOCK) <= sizeof(((platform_lock *)0)->opaque),
                "platform_lock too small for SRWLOCK");
 
+long platform_maps_left = -1; /* platform.h: the tests' limit on mappings */
+
 void *platform_map(size_t size)
 {
+    if (platform_map_refused())
+        return NULL;
     /* VirtualAlloc reservations start on the 64 KiB allocation granularity,
      * which is PLATFORM_CHUNK, and come back zeroed. */
     return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);

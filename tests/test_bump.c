@@ -8,6 +8,7 @@
 
 #include "bump.h"
 #include "pagemap.h"
+#include "platform.h"
 #include "testutil.h"
 
 static warden_bump *arena;
@@ -306,6 +307,56 @@ START_TEST(test_os_refusal_is_enomem)
 END_TEST
 #endif
 
+START_TEST(test_create_refused_is_enomem)
+{
+    platform_refuse_maps_after(0);
+    errno = 0;
+    warden_bump *b = warden_bump_create();
+    int error = errno;
+    platform_refuse_maps_after(-1); /* before any assert: a failing one must not leave it set */
+    ck_assert_ptr_null(b);
+    ck_assert_int_eq(error, ENOMEM);
+    b = warden_bump_create(); /* nothing stuck: the next arena is made */
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_nonnull(warden_bump_alloc(b, 24, 8));
+    warden_bump_destroy(b);
+    expect_bump_ok(); /* the fixture's arena never noticed */
+}
+END_TEST
+
+/* A chunk the OS refuses (a bin's first, the bump pointer's next): the
+ * request fails, the arena is as it was. */
+START_TEST(test_chunk_refused_is_enomem)
+{
+    ck_assert_uint_ne(slot_for(24), 0); /* 24 bytes: a bin's */
+    warden_bump_stats before = stats();
+    platform_refuse_maps_after(0);
+    errno = 0;
+    void *small = warden_bump_alloc(arena, 24, 8);
+    int small_error = errno;
+    errno = 0;
+    void *large = warden_bump_alloc(arena, 2 * BUMP_LARGE_CHUNK, 16);
+    int large_error = errno;
+    platform_refuse_maps_after(-1);
+    ck_assert_ptr_null(small);
+    ck_assert_int_eq(small_error, ENOMEM);
+    ck_assert_ptr_null(large);
+    ck_assert_int_eq(large_error, ENOMEM);
+    warden_bump_stats after = stats();
+    ck_assert_uint_eq(after.mapped_bytes, before.mapped_bytes);
+    ck_assert_uint_eq(after.small_live, before.small_live);
+    ck_assert_uint_eq(after.bump_used, before.bump_used);
+    expect_bump_ok();
+    small = warden_bump_alloc(arena, 24, 8); /* the OS gives again: so does the arena */
+    ck_assert_ptr_nonnull(small);
+    ck_assert_ptr_nonnull(warden_bump_alloc(arena, 2 * BUMP_LARGE_CHUNK, 16));
+    ck_assert_uint_eq(stats().small_live, 1);
+    warden_bump_free(arena, small, 24, 8);
+    ck_assert_uint_eq(stats().small_live, 0);
+    expect_bump_ok();
+}
+END_TEST
+
 /* ---- misuse --------------------------------------------------------------------------- */
 
 typedef struct bad_free {
@@ -589,6 +640,8 @@ int main(int argc, char **argv)
 #if SIZE_MAX > 0xffffffffu
     tcase_add_test(tc, test_os_refusal_is_enomem);
 #endif
+    tcase_add_test(tc, test_create_refused_is_enomem);
+    tcase_add_test(tc, test_chunk_refused_is_enomem);
     tcase_add_test(tc, test_misuse_is_caught);
     tcase_add_test(tc, test_use_after_free_write_on_a_free_slot);
     tcase_add_test(tc, test_check_catches_broken_lists);

@@ -1,14 +1,16 @@
 /* test_heap.c — the heap module through its public API: configuration,
  * splitting, coalescing on both sides, in-place realloc, buckets, alignment,
- * region return, sizes at the edges, and the interface the malloc layer
- * uses (heap.h: cached batches, tuning, purge, walk, locks). Every test
- * ends with the checker and the counts of regions, live and free blocks. */
+ * region return, sizes at the edges, the OS refusing memory, and the
+ * interface the malloc layer uses (heap.h: cached batches, tuning, purge,
+ * walk, locks). Every test ends with the checker and the counts of
+ * regions, live and free blocks. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "heap.h"
+#include "platform.h"
 #include "testutil.h"
 
 /* What warden_heap_usable_size answers: the block's usable bytes, or just
@@ -404,6 +406,85 @@ START_TEST(test_alignment_front_is_freed)
 }
 END_TEST
 
+/* ---- the OS refuses memory ------------------------------------------------------------ */
+
+static void expect_same_stats(const warden_heap_stats *a, const warden_heap_stats *b)
+{
+    ck_assert_uint_eq(a->mapped_bytes, b->mapped_bytes);
+    ck_assert_uint_eq(a->regions, b->regions);
+    ck_assert_uint_eq(a->live_blocks, b->live_blocks);
+    ck_assert_uint_eq(a->live_bytes, b->live_bytes);
+    ck_assert_uint_eq(a->free_blocks, b->free_blocks);
+    ck_assert_uint_eq(a->free_bytes, b->free_bytes);
+}
+
+START_TEST(test_create_refused_is_enomem)
+{
+    platform_refuse_maps_after(0);
+    errno = 0;
+    warden_heap *h = warden_heap_create(NULL);
+    int error = errno;
+    platform_refuse_maps_after(-1); /* before any assert: a failing one must not leave it set */
+    ck_assert_ptr_null(h);
+    ck_assert_int_eq(error, ENOMEM);
+    h = warden_heap_create(NULL); /* nothing stuck: the next heap is made */
+    ck_assert_ptr_nonnull(h);
+    expect_heap(h, 0, 0, 0);
+    ck_assert_ptr_nonnull(warden_heap_alloc(h, 100));
+    expect_heap(h, 1, 1, 1);
+    warden_heap_destroy(h);
+}
+END_TEST
+
+/* A region the OS refuses: the request fails, the heap is as it was. */
+START_TEST(test_region_refused_is_enomem)
+{
+    warden_heap *h = immediate_heap(NULL);
+    warden_heap_stats before, after;
+    warden_heap_get_stats(h, &before);
+    platform_refuse_maps_after(0);
+    errno = 0;
+    void *first = warden_heap_alloc(h, 100); /* the heap's first region */
+    int first_error = errno;
+    platform_refuse_maps_after(-1);
+    ck_assert_ptr_null(first);
+    ck_assert_int_eq(first_error, ENOMEM);
+    expect_heap(h, 0, 0, 0);
+    warden_heap_get_stats(h, &after);
+    expect_same_stats(&before, &after);
+
+    char *kept = warden_heap_alloc(h, 100);
+    ck_assert_ptr_nonnull(kept);
+    memset(kept, 7, 100);
+    warden_heap_get_stats(h, &before);
+    platform_refuse_maps_after(0);
+    errno = 0;
+    void *big = warden_heap_alloc(h, 10 * MiB); /* a region of its own */
+    int big_error = errno;
+    errno = 0;
+    void *moved = warden_heap_realloc(h, kept, 10 * MiB); /* must move: to a new region */
+    int moved_error = errno;
+    platform_refuse_maps_after(-1);
+    ck_assert_ptr_null(big);
+    ck_assert_int_eq(big_error, ENOMEM);
+    ck_assert_ptr_null(moved);
+    ck_assert_int_eq(moved_error, ENOMEM);
+    for (int i = 0; i < 100; i++) /* the old block is untouched */
+        ck_assert_int_eq(kept[i], 7);
+    expect_heap(h, 1, 1, 1);
+    warden_heap_get_stats(h, &after);
+    expect_same_stats(&before, &after);
+
+    big = warden_heap_alloc(h, 10 * MiB); /* the OS gives again: so does the heap */
+    ck_assert_ptr_nonnull(big);
+    expect_heap(h, 2, 2, -1);
+    warden_heap_free(h, big);
+    warden_heap_free(h, kept);
+    expect_heap(h, 2, 0, 2); /* each bucket keeps its one empty region */
+    warden_heap_destroy(h);
+}
+END_TEST
+
 /* ---- regions ------------------------------------------------------------------------ */
 
 START_TEST(test_empty_regions_are_returned_but_one)
@@ -749,6 +830,10 @@ static Suite *heap_suite(void)
     tcase_add_test(regions, test_large_allocation_gets_its_own_region);
     tcase_add_test(regions, test_small_blocks_cost_at_most_40_bytes);
     suite_add_tcase(s, regions);
+    TCase *refused = tcase_create("refused");
+    tcase_add_test(refused, test_create_refused_is_enomem);
+    tcase_add_test(refused, test_region_refused_is_enomem);
+    suite_add_tcase(s, refused);
     TCase *quarantine = tcase_create("quarantine");
     tcase_add_test(quarantine, test_quarantine_holds_then_evicts_oldest);
     tcase_add_test(quarantine, test_quarantine_smaller_than_a_block_holds_nothing);

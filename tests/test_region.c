@@ -1,5 +1,5 @@
 /* test_region.c — regions: sizes, the one free block and the fence they
- * start with, registration in the page map. */
+ * start with, registration in the page map, a mapping the OS refuses. */
 #include "region.h"
 #include "platform.h"
 #include "testutil.h"
@@ -38,12 +38,31 @@ START_TEST(test_map_writes_block_and_fence)
 }
 END_TEST
 
+/* A mapping the OS refuses: no region, and the next one is made. */
+START_TEST(test_map_refused)
+{
+    integrity_init();
+    int owner;
+    size_t size = region_size_for(100, 0);
+    platform_refuse_maps_after(0);
+    region *r = region_map((struct bucket *)&owner, &owner, size);
+    platform_refuse_maps_after(-1); /* before any assert: a failing one must not leave it set */
+    ck_assert_ptr_null(r);
+    r = region_map((struct bucket *)&owner, &owner, size);
+    ck_assert_ptr_nonnull(r);
+    ck_assert(region_is_sealed(r));
+    ck_assert_ptr_eq(region_of(region_first(r)), r);
+    region_unmap(r);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("region");
     TCase *tc = tcase_create("region");
     tcase_add_test(tc, test_size_for);
     tcase_add_test(tc, test_map_writes_block_and_fence);
+    tcase_add_test(tc, test_map_refused);
     suite_add_tcase(s, tc);
     return testutil_run(s);
 }
