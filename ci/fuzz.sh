@@ -13,6 +13,7 @@
 #                                   trials (seeds 1..5) capped at seconds (default
 #                                   120); fails when a median is 60 s or more
 #   FUZZ_HARNESSES="heap malloc" ci/fuzz.sh ...   only those harnesses
+#   FUZZ_FAULTS="remote_lost canary_late" ci/fuzz.sh --faults   only those faults
 #   ci/fuzz.sh --speed [runs]       executions per CPU second of each harness under
 #                                   libFuzzer: runs mutations (default 50000) from
 #                                   the committed corpus with a fixed seed, 3 rounds,
@@ -102,7 +103,7 @@ if [ $faults -eq 1 ]; then
   table="$out/faults.md"
   printf '| fault | harness | libFuzzer: seconds to crash (5 trials) | median | AFL++: seconds to crash (5 trials) | median |\n| --- | --- | --- | --- | --- | --- |\n' > "$table"
   status=0
-  for f in "${all_faults[@]}"; do
+  for f in ${FUZZ_FAULTS:-${all_faults[@]}}; do
     h=${harness[$f]}
     targets=("fuzz_$h") # only the harness that finds it
     build_libfuzzer "build/fuzz-fault-$f" -DWARDEN_FAULT="$f"
