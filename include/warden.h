@@ -51,7 +51,8 @@ typedef struct warden_heap_stats {
     size_t quarantine_blocks, quarantine_bytes; /* freed blocks held back, and their usable bytes */
 } warden_heap_stats;
 
-/* NULL config: defaults; a bad config gives NULL with errno EINVAL. */
+/* NULL config: defaults; a bad config gives NULL with errno EINVAL, memory the
+ * OS refuses NULL with errno ENOMEM. */
 WARDEN_API warden_heap *warden_heap_create(const warden_heap_config *config);
 /* Unmaps every region of the heap and the heap itself. NULL: no-op. */
 WARDEN_API void warden_heap_destroy(warden_heap *heap);
