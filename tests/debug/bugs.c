@@ -5,6 +5,7 @@
  * allocator: run it under warden-run, LD_PRELOAD or another tool (warden's
  * API is used when warden is there). */
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -162,6 +163,41 @@ static void *hammer_freed(void *p)
     return NULL;
 }
 
+/* A 48-byte block freed, then written, then pushed into the quarantine's
+ * ring (31 more frees fill this thread's batch) as its oldest entry: it
+ * leaves, and is checked, at the next batch that brings the ring over its
+ * bytes (1 MiB under warden-run). */
+NOINLINE static void quarantine_damaged_block(void)
+{
+    char *p = allocate_block(48);
+    release_block(p);
+    write_at(p, 5);
+    for (int i = 0; i < 31; i++)
+        release_block(allocate_block(16));
+}
+
+static void *free_two_mib(void *arg)
+{
+    (void)arg;
+    release_block(allocate_block((size_t)2 << 20)); /* in the batch the thread's end flushes */
+    return NULL;
+}
+
+/* Uses up the process's mappings (vm.max_map_count) but `spare`: one
+ * PROT_NONE reservation, every other page of it opened (a mapping each). */
+NOINLINE static void use_up_mappings(int spare)
+{
+    size_t page = 4096, pages = 2 * 1024 * 1024; /* 8 GiB of address space, never touched */
+    char *r = mmap(NULL, pages * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED)
+        return;
+    size_t i = 1;
+    while (i < pages && mprotect(r + i * page, page, PROT_READ) == 0)
+        i += 2;
+    for (int k = 0; k < spare && i >= 2; k++) /* closed again: each gives two mappings back */
+        mprotect(r + (i -= 2) * page, page, PROT_NONE);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -280,6 +316,12 @@ int main(int argc, char **argv)
             sink = *(volatile unsigned char *)(uintptr_t)16; /* a NULL-page read the program expects */
         char *p = allocate_block(32);
         release_block(p);
+    } else if (!strcmp(kind, "overflow_read_own_handler")) { /* the program's signal() handler does not hide it */
+        signal(SIGSEGV, on_segv);
+        char *p = allocate_block(32);
+        if (sigsetjmp(escape, 1) == 0)
+            sink = (unsigned char)read_at(p, 32);
+        release_block(p);
     } else if (!strcmp(kind, "overflow_after_many")) { /* 5000 blocks by one path, the bad one by another */
         for (int i = 0; i < 5000; i++)
             release_block(allocate_via_a(16));
@@ -317,6 +359,50 @@ int main(int argc, char **argv)
             ;
         release_block(allocate_block(16));
         scrub_stack();
+    } else if (!strcmp(kind, "underflow_header")) { /* past the head canary, into the debug header */
+        char *p = allocate_block(32);
+        write_at(p, -20);
+        release_block(p);
+    } else if (!strcmp(kind, "usable_size_freed")) {
+        char *p = allocate_block(32);
+        release_block(p);
+        printf("usable %zu\n", malloc_usable_size(p));
+    } else if (!strcmp(kind, "foreign_pointers")) { /* with halt_on_error=0: each a report, then 0 and NULL */
+        char local[32] = {0};
+        sink = (unsigned char)local[0];
+        printf("usable %zu\n", malloc_usable_size(local + 16));
+        printf("realloc %s\n", realloc(local + 16, 64) ? "a block" : "NULL");
+    } else if (!strcmp(kind, "heap_header_damaged")) { /* past the debug header, into the heap's own */
+        char *p = allocate_block(40);
+        write_at(p, -60);
+        char why[200];
+        printf("check_all %d\n", warden_check_all ? warden_check_all(why, sizeof why) : -1);
+    } else if (!strcmp(kind, "use_after_free_check_all")) { /* the ring overflows at warden_check_all's flush */
+        quarantine_damaged_block();
+        release_block(allocate_block((size_t)2 << 20));
+        char why[200];
+        printf("check_all %d\n", warden_check_all ? warden_check_all(why, sizeof why) : -1);
+    } else if (!strcmp(kind, "use_after_free_thread_exit")) { /* ... at the flush of a thread's end */
+        quarantine_damaged_block();
+        pthread_t t;
+        pthread_create(&t, NULL, free_two_mib, NULL);
+        pthread_join(t, NULL);
+    } else if (!strcmp(kind, "guard_map_count")) { /* the program uses up the map count: canaries take over */
+        char *warm[8];
+        for (int i = 0; i < 8; i++) /* (the heap has its regions before) */
+            warm[i] = allocate_block(16);
+        for (int i = 0; i < 8; i++)
+            release_block(warm[i]);
+        use_up_mappings(8);
+        for (int i = 0; i < 200; i++)
+            sink = (unsigned char)*allocate_block(16);
+        char *p = allocate_block(24);
+        write_at(p, 24);
+        release_block(p);
+    } else if (!strcmp(kind, "wild_guard_read")) { /* 2000 guard slots past a block: in the pool, in no block */
+        char *p = allocate_block(32);
+        sink = (unsigned char)read_at(p, 2000L * 64 * 1024);
+        release_block(p);
     } else {
         fprintf(stderr, "bugs: unknown kind %s\n", kind);
         return 2;

@@ -63,6 +63,24 @@ debug double_free_nonadjacent 134 "ERROR: double-free" "of the 32-byte block, fr
 debug free_stack 134 "ERROR: invalid-free" "not an address warden handed out" @release_block
 debug free_interior 134 "ERROR: invalid-free" "not the start of a block in use" @release_block
 debug realloc_freed 134 "ERROR: heap-use-after-free" "realloc(0x" "freed already" @main @release_block
+debug underflow_header 134 "ERROR: heap-buffer-underflow: the header before the block at 0x" \
+  "was overwritten (a write before its start)" "free(0x" @release_block
+debug usable_size_freed 134 "ERROR: heap-use-after-free: malloc_usable_size(0x" "of the 32-byte block, freed already" \
+  @main @allocate_block @release_block
+grep -q "^usable " <<< "$out" && fail "usable_size_freed: malloc_usable_size returned: $out"
+debug heap_header_damaged 134 "ERROR: heap-corruption: arena 0: " "warden_check_all(" @main
+grep -q "check_all " <<< "$out" && fail "heap_header_damaged: warden_check_all returned: $out"
+# a damaged block leaving the quarantine at warden_check_all's flush, and at the flush of a thread's end
+debug use_after_free_check_all 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" \
+  "found by the quarantine in thread T0" @quarantine_damaged_block
+grep -q "check_all " <<< "$out" && fail "use_after_free_check_all: warden_check_all returned: $out"
+debug use_after_free_thread_exit 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" \
+  "found by the quarantine in thread T1" @quarantine_damaged_block
+# check_every=1: the overflow is found by the check before the free, not by the free
+out=$(WARDEN_OPTIONS=check_every=1 "$run" "$bugs" overflow 2>&1); rc=$?
+[ "$rc" -eq 134 ] && grep -q "ERROR: heap-buffer-overflow: a write at offset 16 of the 16-byte block" <<< "$out" \
+  && grep -q "found by the heap check" <<< "$out" && ! grep -q "free(0x" <<< "$out" \
+  && echo "ok   overflow, check_every=1 (found by the heap check)" || { fail "check_every=1: exit $rc"; echo "$out" >&2; }
 debug uninitialised 0 "first byte 0xbe"
 debug overflow_read 0 "survived overflow_read" # a read past the end: only a guard page sees it
 debug segv_handler_chained 0 "the program's own handler ran" "survived segv_handler_chained"
@@ -97,6 +115,9 @@ mode=--guard
 debug overflow_read 134 "ERROR: heap-buffer-overflow: a read at offset 32 of the 32-byte block" "byte 1 past its end" \
   "read(0x" @read_at @main @allocate_block
 section_names overflow_read "was allocated by" allocate_block
+# a SIGSEGV handler the program set with signal() is chained to, not put first
+debug overflow_read_own_handler 134 "ERROR: heap-buffer-overflow: a read at offset 32 of the 32-byte block"
+grep -q "the program's own handler ran" <<< "$out" && fail "overflow_read_own_handler: the program's handler took warden's fault: $out"
 debug underflow_read 134 "ERROR: heap-buffer-underflow: a read at offset -1 of the 4096-byte block" @read_at @allocate_block
 debug use_after_free_read 134 "ERROR: heap-use-after-free: a read at offset 8 of the 48-byte block" "after it was freed" \
   @read_at @allocate_block @release_block
@@ -123,6 +144,15 @@ out=$(WARDEN_OPTIONS=$WARDEN_OPTIONS:halt_on_error=0 "$run" --guard "$bugs" over
 out=$(WARDEN_OPTIONS=$WARDEN_OPTIONS:guard_slots=64 "$run" --guard "$bugs" guard_pool_full 2>&1); rc=$?
 [ "$rc" -eq 134 ] && [ "$(grep -c 'guard pool is in use' <<< "$out")" -eq 1 ] && grep -q "at offset 24 of the 24-byte block" <<< "$out" \
   && echo "ok   --guard guard_slots=64: the pool full, said once, canaries take over" || { fail "guard pool full: exit $rc"; echo "$out" >&2; }
+# the program uses up the map count: guard pages refused (said once; with
+# markers, opening pages makes no mapping), canaries take over (one block
+# in two guarded: the heap has its region before, when no mapping is left)
+out=$(WARDEN_OPTIONS=$WARDEN_OPTIONS:guard_rate=2 "$run" --guard "$bugs" guard_map_count 2>&1); rc=$?
+[ "$rc" -eq 134 ] && grep -q "ERROR: heap-buffer-overflow: a write at offset 24 of the 24-byte block" <<< "$out" \
+  && { [ "$markers" = 1 ] || [ "$(grep -c 'the kernel refused more guard pages (vm.max_map_count): further blocks get canaries only' <<< "$out")" -eq 1 ]; } \
+  && echo "ok   --guard guard_map_count ($rc)" || { fail "guard_map_count: exit $rc"; echo "$out" >&2; }
+debug wild_guard_read 134 "ERROR: wild-access: a read at 0x" "in warden's guard pool but in no block (a wild pointer)" \
+  "read(0x" @read_at
 debug guard_mappings 0 "mappings "
 read -r _ maps[$markers] _ has_markers <<< "$(grep '^mappings ' <<< "$out")"
 done
@@ -146,6 +176,50 @@ n=$(grep -c "ERROR:" <<< "$out")
 out=$(WARDEN_OPTIONS=halt_on_error=0:exitcode=7 "$run" "$bugs" overflow 2>&1); rc=$?
 [ "$rc" -eq 7 ] && [ "$(grep -c 'ERROR:' <<< "$out")" -eq 1 ] && grep -q "survived overflow" <<< "$out" \
   && echo "ok   overflow, halt_on_error=0:exitcode=7" || { fail "exitcode=7: exit $rc"; echo "$out" >&2; }
+
+# halt_on_error=0: a pointer warden never handed out, to malloc_usable_size and realloc: 0 and NULL
+out=$(WARDEN_OPTIONS=halt_on_error=0 "$run" "$bugs" foreign_pointers 2>&1); rc=$?
+[ "$rc" -eq 23 ] && grep -q "ERROR: invalid-free: malloc_usable_size(0x[0-9a-f]*): not an address warden handed out" <<< "$out" \
+  && grep -q "^usable 0$" <<< "$out" && grep -q "^realloc NULL$" <<< "$out" && grep -q "survived" <<< "$out" \
+  && echo "ok   foreign_pointers, halt_on_error=0 (0 and NULL, exit 23)" || { fail "foreign_pointers: exit $rc"; echo "$out" >&2; }
+
+# Out of address space at start-up (ulimit -v): one line and status 1, never a
+# program running unprotected. Each failure is found where it first shows:
+# the lowest limit at which the program gets past the dynamic loader.
+stage() { # KIB OPTIONS: 0 the loader failed, 1 no arenas, 2 no quarantine, 3 warden started
+  local o
+  o=$( (ulimit -v "$1"; LD_PRELOAD=$lib WARDEN_OPTIONS=$2 exec "$bugs" uninitialised) 2>&1)
+  case $? in 127) echo 0; return ;; esac
+  case $o in
+    "warden: cannot map its arenas (out of memory)") echo 1 ;;
+    "warden: cannot map its quarantine (out of memory)") echo 2 ;;
+    *"cannot allocate TLS"*) echo 0 ;;
+    *) echo 3 ;;
+  esac
+}
+lowest() { # STAGE OPTIONS: the lowest limit (KiB) at which stage() is STAGE or more
+  local lo=1024 hi=1048576 mid
+  [ "$(stage $hi "$2")" -ge "$1" ] || { echo 0; return; }
+  while [ $((hi - lo)) -gt 4 ]; do
+    mid=$(((lo + hi) / 2))
+    if [ "$(stage $mid "$2")" -ge "$1" ]; then hi=$mid; else lo=$mid; fi
+  done
+  echo $hi
+}
+for want in "1 tcache=1 arenas" "2 quarantine_bytes=1m quarantine"; do
+  read -r n opts what <<< "$want"
+  kib=$(lowest "$n" "$opts")
+  got=$(stage "$kib" "$opts")
+  [ "$kib" -gt 0 ] && [ "$got" -eq "$n" ] && echo "ok   ulimit -v $kib: cannot map its $what" \
+    || fail "ulimit -v $kib, $opts: stage $got, not $n (cannot map its $what)"
+done
+# a guard pool larger than the address space left
+out=$( (ulimit -v 4194304; WARDEN_OPTIONS=guard_slots=1048576 exec "$run" --guard "$bugs" uninitialised) 2>&1); rc=$?
+[ "$rc" -eq 1 ] && [ "$out" = "warden: cannot reserve its guard pool of 1048576 slots (out of address space)" ] \
+  && echo "ok   ulimit -v 4 GiB, guard_slots=1048576: cannot reserve" || fail "guard pool over ulimit: exit $rc: $out"
+out=$( (ulimit -v 4194304; exec "$run" --guard "$bugs" uninitialised) 2>&1); rc=$?
+[ "$rc" -eq 0 ] && grep -q "survived" <<< "$out" && echo "ok   ulimit -v 4 GiB, the default guard pool" \
+  || fail "default guard pool under ulimit -v 4 GiB: exit $rc: $out"
 
 # log_path: the report in PATH.PID, nothing on stderr
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
