@@ -2,17 +2,25 @@
  * it runs under TSan and ASan, which own `malloc`: threads exchanging
  * blocks through queues (remote frees) with contents checked, threads that
  * end with full caches giving every block back, producer/consumer memory
- * staying bounded, the checker after it all; and the options parser. */
+ * staying bounded, the checker after it all; the options parser; and the
+ * checkers of the thread caches, central caches and guard pool, each shown
+ * a damaged structure and asserted to name the fault. */
 #define _POSIX_C_SOURCE 200809L
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "arena.h"
+#include "central.h"
+#include "guard.h"
 #include "options.h"
+#include "platform.h"
 #include "front.h"
 #include "wmalloc.h"
 
@@ -345,6 +353,239 @@ START_TEST(test_options)
 }
 END_TEST
 
+/* ---- the checkers, shown damage (white-box: each fault made by hand, then undone) ---- */
+
+/* wmalloc_check_all must fail with a line starting with `words`. */
+static void expect_damage(const char *words)
+{
+    char why[256] = "";
+    ck_assert_int_eq(wmalloc_check_all(why, sizeof why), 1);
+    ck_assert_msg(strncmp(why, words, strlen(words)) == 0, "check_all said '%s', not '%s'", why, words);
+}
+
+/* The bin of this thread's cache that holds block b (of its size class). */
+static tcache_bin *bin_of(tcache *tc, const block *b)
+{
+    return &tc->bins[block_size(b) - 2];
+}
+
+static void *allocate_16(void *arg)
+{
+    (void)arg;
+    return wmalloc_malloc(16);
+}
+
+START_TEST(test_tcache_check_names_damage)
+{
+    unsigned char *freed = make(16), *live = make(16);
+    wmalloc_free(freed); /* into this thread's cache */
+    tcache *tc = wmalloc_self;
+    ck_assert(wmalloc_live(tc));
+    block *f = block_of_payload(freed), *l = block_of_payload(live);
+    tcache_bin *home = bin_of(tc, f), *other = &tc->bins[(block_size(f) - 2 + 5) % TCACHE_CLASSES];
+    ck_assert_ptr_eq(home->slots[home->count - 1], f);
+    expect_sound();
+
+    home->cap++;
+    expect_damage("thread cache: bin count over its cap (");
+    ck_assert_int_eq(wmalloc_check_all(NULL, 0), 1); /* no room for words: still found */
+    home->cap--;
+    home->slots[home->count++] = l; /* a block the program holds */
+    expect_damage("thread cache: a slot is not a cached block (");
+    home->count--;
+    other->slots[other->count++] = f; /* a cached block of another size */
+    expect_damage("thread cache: a block sits in the wrong size class (");
+    other->count--;
+    home->slots[home->count++] = f; /* freed twice, unnoticed */
+    expect_damage("thread cache: a block is cached twice (");
+    home->count--;
+    uint32_t remote = tc->remote_count;
+    tc->remote_count = TCACHE_REMOTE + 1;
+    expect_damage("thread cache: remote buffer over its size (");
+    tc->remote_count = remote;
+    tc->remote[tc->remote_count++] = l;
+    expect_damage("thread cache: a remote slot is not a cached block (");
+    tc->remote_count--;
+
+    /* a block of another arena in a bin: one a thread of another arena made,
+     * freed here (it waits in the remote buffer), moved to a bin */
+    void *theirs = NULL;
+    for (int tries = 0; tries < 3 && (!theirs || region_of(theirs)->heap == tc->heap); tries++) {
+        pthread_t t; /* (the next thread's arena is the next round the ring: not this one's, but
+                      * after a whole round, when the tests share a process) */
+        if (theirs)
+            wmalloc_free(theirs);
+        pthread_create(&t, NULL, allocate_16, NULL);
+        pthread_join(t, &theirs);
+        ck_assert_ptr_nonnull(theirs);
+    }
+    ck_assert_ptr_ne(region_of(theirs)->heap, tc->heap);
+    wmalloc_free(theirs);
+    ck_assert_ptr_eq(tc->remote[tc->remote_count - 1], block_of_payload(theirs));
+    tc->remote_count--;
+    tcache_bin *bin = bin_of(tc, block_of_payload(theirs));
+    bin->slots[bin->count++] = block_of_payload(theirs);
+    expect_damage("thread cache: a block of another arena sits in a bin (");
+    bin->count--;
+    tc->remote[tc->remote_count++] = block_of_payload(theirs);
+
+    expect_sound();
+    wmalloc_free(live);
+    wmalloc_trim(0);
+    expect_sound();
+}
+END_TEST
+
+START_TEST(test_central_check_names_damage)
+{
+    unsigned char *freed = make(48), *live = make(48);
+    wmalloc_free(freed);
+    tcache *tc = wmalloc_self;
+    tcache_flush(tc); /* the block goes to its arena's central cache */
+    unsigned arena = 0;
+    while (arena_at(arena) != tc->heap)
+        arena++;
+    central *ct = central_of(tc->heap);
+    central_bin *bin = &ct->bins[block_size(block_of_payload(freed)) - 2];
+    ck_assert_uint_ge(bin->count, 1); /* with the rest of the refill */
+    ck_assert_ptr_eq(bin->slots[bin->count - 1], block_of_payload(freed));
+    expect_sound();
+
+    char words[100];
+    uint32_t cap = bin->cap;
+    bin->cap = 0;
+    snprintf(words, sizeof words, "arena %u: central cache: bin %zu over its cap", arena,
+             (size_t)(bin - ct->bins));
+    expect_damage(words);
+    bin->cap = cap;
+    bin->slots[bin->count++] = block_of_payload(live); /* a block the program holds */
+    snprintf(words, sizeof words, "arena %u: central cache: slot %p is not a cached block of class %zu", arena,
+             (void *)block_of_payload(live), (size_t)(bin - ct->bins));
+    expect_damage(words);
+    bin->count--;
+
+    expect_sound();
+    wmalloc_free(live);
+    wmalloc_trim(0);
+    expect_sound();
+    /* arenas are 1..ARENA_MAX */
+    ck_assert_int_eq(arena_init(0, 0, 0), -1);
+    ck_assert_int_eq(arena_init(ARENA_MAX + 1, 0, 0), -1);
+}
+END_TEST
+
+/* Blocks of three other arenas freed here, their heaps interleaved and
+ * descending: the remote batch is sorted by heap (every insertion moves
+ * the ones before it) and each arena's share goes home. */
+enum { FOREIGN = 3, EACH = 20 };
+
+static void *allocate_each(void *arg)
+{
+    unsigned char **out = arg;
+    for (int i = 0; i < EACH; i++)
+        out[i] = make(32 + (size_t)i * 16);
+    return NULL;
+}
+
+START_TEST(test_remote_batch_sorted_home)
+{
+    wmalloc_init();
+    size_t before = live_blocks();
+    wmalloc_info start;
+    wmalloc_get_info(&start);
+    unsigned char *made[FOREIGN][EACH];
+    for (int k = 0; k < FOREIGN; k++) {
+        pthread_t t;
+        pthread_create(&t, NULL, allocate_each, made[k]);
+        pthread_join(t, NULL);
+    }
+    /* the arenas by descending heap address */
+    int order[FOREIGN] = {0, 1, 2};
+    for (int i = 0; i < FOREIGN; i++)
+        for (int j = i + 1; j < FOREIGN; j++)
+            if ((uintptr_t)region_of(made[order[j]][0])->heap > (uintptr_t)region_of(made[order[i]][0])->heap) {
+                int x = order[i];
+                order[i] = order[j];
+                order[j] = x;
+            }
+    ck_assert_ptr_ne(region_of(made[order[0]][0])->heap, region_of(made[order[2]][0])->heap);
+    for (int i = 0; i < EACH; i++)
+        for (int k = 0; k < FOREIGN; k++)
+            verify_free(made[order[k]][i], 32 + (size_t)i * 16);
+    ck_assert_uint_eq(wmalloc_self->remote_count, FOREIGN * EACH); /* under TCACHE_REMOTE: all waiting */
+    expect_sound();
+    wmalloc_trim(0); /* the batch goes home */
+    wmalloc_info end;
+    wmalloc_get_info(&end);
+    ck_assert_uint_eq(end.caches.remote_batches - start.caches.remote_batches, 1);
+    ck_assert_uint_eq(end.caches.remote_blocks - start.caches.remote_blocks, FOREIGN * EACH);
+    ck_assert_uint_eq(wmalloc_self->remote_count, 0);
+    ck_assert_uint_eq(live_blocks(), before);
+    expect_sound();
+}
+END_TEST
+
+/* The guard pool, damaged one way in a child of its own (the pool is one
+ * per process): guard_check's line, or "sound", through a pipe. */
+enum { GUARD_FREE_TWICE, GUARD_FREE_THIRD_AGAIN, GUARD_FREE_UNUSED, GUARD_PROTECT_SOUND };
+
+static void guard_child(int how, int out)
+{
+    char why[200] = "sound";
+    unsigned char *start, *end;
+    if (guard_setup(128, 1, how != GUARD_PROTECT_SOUND, 48, why, sizeof why) != 0) /* markers, or mprotect */
+        goto done;
+    unsigned char *a = guard_alloc(100, 16, &start, &end), *b = guard_alloc(5000, 16, &start, &end);
+    if (!a || !b || guard_check(why, sizeof why) != 0)
+        goto done;
+    if (how == GUARD_FREE_TWICE) { /* the slot's FIFO link points at itself */
+        guard_free(a);
+        guard_free(a);
+    } else if (how == GUARD_FREE_THIRD_AGAIN) { /* the head's link cut: the rest out of the walk */
+        guard_free(a);
+        guard_free(b);
+        guard_free(a);
+    } else if (how == GUARD_FREE_UNUSED) { /* a slot never handed out, in the FIFO */
+        guard_free((void *)(guard_hi - GUARD_SLOT_PAGES * PLATFORM_PAGE + 64));
+    } else { /* no damage: both freed once (b's pages given back but one) */
+        guard_free(a);
+        guard_free(b);
+    }
+    guard_check(why, sizeof why);
+done:
+    platform_exit(write(out, why, strlen(why)) < 0 ? 2 : 0); /* (which writes coverage counts, where kept) */
+}
+
+static void expect_guard_check(int how, const char *words)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        guard_child(how, fds[1]);
+    }
+    close(fds[1]);
+    char got[200] = "";
+    ssize_t n = read(fds[0], got, sizeof got - 1);
+    close(fds[0]);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "guard child: status %d", status);
+    got[n > 0 ? n : 0] = '\0';
+    ck_assert_str_eq(got, words);
+}
+
+START_TEST(test_guard_check_names_damage)
+{
+    expect_guard_check(GUARD_FREE_TWICE, "guard pool: the FIFO holds more slots than it counts");
+    expect_guard_check(GUARD_FREE_THIRD_AGAIN, "guard pool: the FIFO holds fewer slots than it counts");
+    expect_guard_check(GUARD_FREE_UNUSED, "guard pool: a slot waiting in the FIFO is not a freed one");
+    expect_guard_check(GUARD_PROTECT_SOUND, "sound");
+}
+END_TEST
+
 int main(void)
 {
     /* an arena per thread, so producer and consumer never share one */
@@ -357,6 +598,12 @@ int main(void)
     tcase_add_test(tc, test_producer_consumer);
     tcase_add_test(tc, test_ring_exchange);
     tcase_add_test(tc, test_thread_exit_returns_cache);
+    if (WMALLOC_LOCK_FREE) { /* where a tool watches, the caches hold nothing */
+        tcase_add_test(tc, test_tcache_check_names_damage);
+        tcase_add_test(tc, test_central_check_names_damage);
+        tcase_add_test(tc, test_remote_batch_sorted_home);
+    }
+    tcase_add_test(tc, test_guard_check_names_damage);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,17 +1,20 @@
 /* test_malloc_api.c — every entry point of libwarden-malloc against glibc
  * 2.36's semantics: zero sizes, realloc's edge cases, overflow and
  * too-large sizes (as glibc's tst-malloc-too-large), alignment rules, errno,
- * usable sizes, contents across realloc, zeroing, mallinfo2, malloc_trim and
- * malloc_stats. Built with -DAGAINST_GLIBC it runs on plain glibc, which
+ * usable sizes, contents across realloc, zeroing, mallinfo2 and mallinfo,
+ * malloc_trim and malloc_stats, running out of address space, and signal and bsd_signal (exported too,
+ * for the guard pages' SIGSEGV handler). Built with -DAGAINST_GLIBC it runs on plain glibc, which
  * proves the expectations are glibc's own. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "malloc_testutil.h"
@@ -805,6 +808,29 @@ START_TEST(test_mallinfo2_reflects_allocations)
 }
 END_TEST
 
+/* mallinfo, the old one: mallinfo2's counts in int fields (glibc deprecates it;
+ * programs still call it) */
+START_TEST(test_mallinfo_is_mallinfo2_in_ints)
+{
+    char *p = malloc(MiB);
+    ck_assert_ptr_nonnull(p);
+    memset(p, 1, MiB);
+    struct mallinfo2 m2 = mallinfo2();
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    struct mallinfo m = mallinfo();
+#pragma GCC diagnostic pop
+    ck_assert_int_eq(m.arena, (int)m2.arena);
+    ck_assert_int_eq(m.ordblks, (int)m2.ordblks);
+    ck_assert_int_eq(m.uordblks, (int)m2.uordblks);
+    ck_assert_int_eq(m.fordblks, (int)m2.fordblks);
+    ck_assert_msg((size_t)m.uordblks + (size_t)m.hblkhd >= MiB, "mallinfo: %d bytes in use with a MiB held",
+                  m.uordblks + m.hblkhd);
+    free(p);
+    expect_all_sound();
+}
+END_TEST
+
 START_TEST(test_malloc_trim_keeps_everything_working)
 {
     enum { N = 3000 };
@@ -872,6 +898,109 @@ START_TEST(test_malloc_stats_writes_to_stderr)
 }
 END_TEST
 
+/* ---- out of address space ------------------------------------------------------ */
+
+/* The bytes of address space this process has mapped (/proc/self/statm). */
+static size_t mapped_now(void)
+{
+    char text[64] = "";
+    int fd = open("/proc/self/statm", O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_gt(read(fd, text, sizeof text - 1), 0);
+    close(fd);
+    return (size_t)strtoull(text, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Under RLIMIT_AS, 64 MiB above what is mapped: 16-byte blocks until none
+ * is left (NULL, ENOMEM, from the thread cache's refill in warden), then a
+ * MiB (a mapping of its own); everything works again once they are freed. */
+START_TEST(test_out_of_address_space_gives_enomem)
+{
+    if (in_debug_profile()) /* freed blocks wait in the quarantine: nothing comes back at once */
+        return;
+    struct rlimit old;
+    ck_assert_int_eq(getrlimit(RLIMIT_AS, &old), 0);
+    struct rlimit low = {mapped_now() + 64 * MiB, old.rlim_max};
+    if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur <= low.rlim_cur)
+        return; /* a lower limit already */
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &low), 0);
+    void **chain = NULL;
+    size_t n = 0;
+    int small_errno, large_errno;
+    for (;;) { /* the blocks chained through their first words: no array to map */
+        errno = 0;
+        void **b = malloc(16);
+        if (!b)
+            break;
+        *b = chain;
+        chain = b;
+        n++;
+    }
+    small_errno = errno;
+    errno = 0;
+    void *large = malloc(MiB);
+    large_errno = errno;
+    while (chain) {
+        void **next = *chain;
+        free(chain);
+        chain = next;
+    }
+    void *again = malloc(16);
+    free(again);
+    ck_assert_int_eq(setrlimit(RLIMIT_AS, &old), 0);
+    ck_assert_msg(small_errno == ENOMEM, "malloc(16) gave NULL with errno %d, not ENOMEM", small_errno);
+    ck_assert_msg(n >= MiB, "only %zu blocks of 16 bytes in 64 MiB", n);
+    ck_assert_msg(large == NULL && large_errno == ENOMEM, "malloc(1 MiB) gave %p, errno %d, out of address space",
+                  large, large_errno);
+    ck_assert_msg(again != NULL, "malloc(16) failed after every block was freed");
+    expect_all_sound();
+}
+END_TEST
+
+/* ---- signal and bsd_signal ------------------------------------------------------- */
+
+/* glibc's signal has BSD semantics; warden exports its own (so that a
+ * SIGSEGV handler of the program chains behind the guard pages'): the same
+ * semantics, whichever is there. X/Open's name for it, no longer declared: */
+typedef void (*handler_fn)(int);
+extern handler_fn bsd_signal(int sig, handler_fn handler);
+
+static volatile sig_atomic_t caught, blocked_inside;
+
+static void on_signal(int sig)
+{
+    sigset_t now;
+    sigprocmask(SIG_BLOCK, NULL, &now);
+    blocked_inside += sigismember(&now, sig) == 1;
+    caught++;
+}
+
+/* installs on_signal for sig by install(), raises it twice, restores SIG_DFL */
+static void expect_bsd_semantics(handler_fn (*install)(int, handler_fn), int sig, const char *name)
+{
+    caught = blocked_inside = 0;
+    ck_assert_msg(install(sig, on_signal) == SIG_DFL, "%s: the old handler is not SIG_DFL", name);
+    raise(sig);
+    raise(sig); /* the handler stays after a delivery */
+    ck_assert_msg(caught == 2, "%s: handler ran %d times, not 2", name, (int)caught);
+    ck_assert_msg(blocked_inside == 2, "%s: the signal was not blocked inside its handler", name);
+    struct sigaction now;
+    ck_assert_int_eq(sigaction(sig, NULL, &now), 0);
+    ck_assert_msg(now.sa_flags & SA_RESTART, "%s: no SA_RESTART", name);
+    ck_assert_msg(install(sig, SIG_DFL) == on_signal, "%s: the old handler is not on_signal", name);
+    errno = 0;
+    ck_assert_msg(install(SIGKILL, on_signal) == SIG_ERR && errno == EINVAL, "%s(SIGKILL): not SIG_ERR, EINVAL", name);
+    errno = 0;
+    ck_assert_msg(install(-1, on_signal) == SIG_ERR && errno == EINVAL, "%s(-1): not SIG_ERR, EINVAL", name);
+}
+
+START_TEST(test_signal_has_bsd_semantics)
+{
+    expect_bsd_semantics(signal, SIGUSR1, "signal");
+    expect_bsd_semantics(bsd_signal, SIGUSR2, "bsd_signal");
+}
+END_TEST
+
 static Suite *malloc_api_suite(void)
 {
     Suite *s = suite_create(
@@ -889,6 +1018,7 @@ static Suite *malloc_api_suite(void)
     tcase_add_test(edges, test_calloc_and_reallocarray_overflow);
     tcase_add_test(edges, test_too_large_sizes_fail_with_enomem);
     tcase_add_test(edges, test_errno_untouched_on_success);
+    tcase_add_test(edges, test_out_of_address_space_gives_enomem);
     tcase_set_timeout(edges, 120);
     suite_add_tcase(s, edges);
 
@@ -910,10 +1040,15 @@ static Suite *malloc_api_suite(void)
 
     TCase *stats = tcase_create("stats");
     tcase_add_test(stats, test_mallinfo2_reflects_allocations);
+    tcase_add_test(stats, test_mallinfo_is_mallinfo2_in_ints);
     tcase_add_test(stats, test_malloc_trim_keeps_everything_working);
     tcase_add_test(stats, test_malloc_stats_writes_to_stderr);
     tcase_set_timeout(stats, 60);
     suite_add_tcase(s, stats);
+
+    TCase *signals = tcase_create("signal");
+    tcase_add_test(signals, test_signal_has_bsd_semantics);
+    suite_add_tcase(s, signals);
     return s;
 }
 
