@@ -496,10 +496,7 @@ static void close_both(int fds[2])
 }
 
 /* The parent's side of platform_run_filter: feeds input to the child on
- * in_fd and reads its answer from from_fd into out, then reaps it. (Its own
- * function: the vfork child shares the parent's memory, so coverage
- * counters after the fork in one function would count its branch as the
- * parent's.) */
+ * in_fd and reads its answer from from_fd into out, then reaps it. */
 static long converse(pid_t pid, int in_fd, int from_fd, const char *input, size_t input_len, char *out,
                      size_t out_cap)
 {
@@ -542,28 +539,24 @@ static long converse(pid_t pid, int in_fd, int from_fd, const char *input, size_
     return (long)got;
 }
 
-long platform_run_filter(char *const argv[], const char *input, size_t input_len, char *out, size_t out_cap)
+/* The vfork child: stdin and stdout the pipes, stderr /dev/null, then the
+ * filter (it only rewires fds and execs). */
+static _Noreturn void exec_filter(char *const argv[], const int in[2], const int from[2], int devnull)
 {
-    int in[2], from[2];
-    if (pipe2(in, O_CLOEXEC) != 0)
-        return -1;
-    if (pipe2(from, O_CLOEXEC) != 0) {
-        close_both(in);
-        return -1;
-    }
-    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     char *const envp[] = {NULL};
-    /* vfork: no fork handlers (warden's own would take every arena lock),
-     * no copy of the address space; the child only rewires fds and execs. */
-    pid_t pid = vfork();
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(from[1], 1);
-        if (devnull >= 0)
-            dup2(devnull, 2);
-        execve(argv[0], argv, envp);
-        _exit(127);
-    }
+    dup2(in[0], 0);
+    dup2(from[1], 1);
+    if (devnull >= 0)
+        dup2(devnull, 2);
+    execve(argv[0], argv, envp);
+    _exit(127);
+}
+
+/* The parent, once the child is started (pid) or not (pid < 0): its ends of
+ * the pipes closed, then the conversation. */
+static long after_fork(pid_t pid, int in[2], int from[2], int devnull, const char *input, size_t input_len,
+                       char *out, size_t out_cap)
+{
     close(in[0]);
     close(from[1]);
     if (devnull >= 0)
@@ -574,6 +567,25 @@ long platform_run_filter(char *const argv[], const char *input, size_t input_len
         return -1;
     }
     return converse(pid, in[1], from[0], input, input_len, out, out_cap);
+}
+
+long platform_run_filter(char *const argv[], const char *input, size_t input_len, char *out, size_t out_cap)
+{
+    int in[2], from[2];
+    if (pipe2(in, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(from, O_CLOEXEC) != 0) {
+        close_both(in);
+        return -1;
+    }
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    /* vfork: no fork handlers (warden's own would take every arena lock),
+     * no copy of the address space. (What follows it is in functions of
+     * their own: the child shares the parent's coverage counters too.) */
+    pid_t pid = vfork();
+    if (pid == 0)
+        exec_filter(argv, in, from, devnull);
+    return after_fork(pid, in, from, devnull, input, input_len, out, out_cap);
 }
 
 void platform_flush_stdio(void)

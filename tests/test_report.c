@@ -27,6 +27,18 @@ START_TEST(test_format_truncates)
 }
 END_TEST
 
+/* A directive it does not know ends the text there: the arguments after it
+ * would be read as the wrong types. */
+START_TEST(test_format_stops_at_unknown_directive)
+{
+    char buf[32];
+    const char *volatile fmt = "ab%d%qcd%s"; /* hidden from the compiler's format check */
+    size_t n = report_format(buf, sizeof buf, fmt, 7, "never read");
+    ck_assert_str_eq(buf, "ab7");
+    ck_assert_uint_eq(n, 3);
+}
+END_TEST
+
 static void die(void *unused)
 {
     (void)unused;
@@ -45,6 +57,7 @@ int main(void)
     TCase *tc = tcase_create("report");
     tcase_add_test(tc, test_format_directives);
     tcase_add_test(tc, test_format_truncates);
+    tcase_add_test(tc, test_format_stops_at_unknown_directive);
     tcase_add_test(tc, test_fatal_line);
     suite_add_tcase(s, tc);
     return testutil_run(s);

@@ -56,6 +56,13 @@ grep -q "ERROR" <<< "$out" && fail "use_after_free_write_far: reported past junk
 out=$(WARDEN_OPTIONS=junk_bytes=0 "$run" "$bugs" use_after_free_write_far 2>&1); rc=$?
 [ "$rc" -eq 134 ] && grep -q "a write into the 8192-byte block at 0x[0-9a-f]* after it was freed: 1 bytes changed, the first at offset 6000" <<< "$out" \
   && echo "ok   use_after_free_write_far, junk_bytes=0 (134)" || { fail "junk_bytes=0: exit $rc"; echo "$out" >&2; }
+# no quarantine (quarantine_bytes=0): a freed block goes back at once, an overflow is still caught at its free
+out=$(WARDEN_OPTIONS=quarantine_bytes=0 "$run" "$bugs" overflow 2>&1); rc=$?
+[ "$rc" -eq 134 ] && grep -q "ERROR: heap-buffer-overflow" <<< "$out" \
+  && echo "ok   overflow, quarantine_bytes=0 (134)" || { fail "quarantine_bytes=0: exit $rc"; echo "$out" >&2; }
+out=$(WARDEN_OPTIONS=quarantine_bytes=0 "$run" "$bugs" overflow_check_all 2>&1); rc=$?
+[ "$rc" -eq 134 ] && grep -q "ERROR: heap-buffer-overflow" <<< "$out" \
+  && echo "ok   overflow_check_all, quarantine_bytes=0 (134)" || { fail "quarantine_bytes=0 check_all: exit $rc"; echo "$out" >&2; }
 debug use_after_free_write_thread 134 "ERROR: heap-use-after-free" "a write into the 48-byte block" "by thread T1" @release_block
 debug double_free 134 "ERROR: double-free" "of the 32-byte block, freed already" @main @allocate_block @release_block
 section_names double_free "and freed by" release_block
