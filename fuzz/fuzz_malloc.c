@@ -94,6 +94,18 @@ static struct stale {
     size_t size;
 } stale[HARNESS_SLOTS];
 
+/* Slot s's block at p, size bytes, was just freed: its stale block now, and
+ * no other slot's (an address freed, reused and freed again is the last
+ * freer's: an older record would have a probe write past the new block's
+ * junk and expect it found). */
+static void note_freed(unsigned s, unsigned char *p, size_t size)
+{
+    for (unsigned k = 0; k < HARNESS_SLOTS; k++)
+        if (stale[k].p == p)
+            stale[k].p = NULL;
+    stale[s] = (struct stale){p, size};
+}
+
 static void setup(void)
 {
     setenv("WARDEN_OPTIONS", FUZZ_DEBUG ? DEBUG_OPTIONS : RELEASE_OPTIONS, 1);
@@ -164,7 +176,7 @@ static void release(void *ctx, shadow *m, unsigned s)
 {
     (void)ctx;
     shadow_verify_contents(m, s, "before free");
-    stale[s] = (struct stale){m->slot[s].p, m->slot[s].size};
+    note_freed(s, m->slot[s].p, m->slot[s].size);
     front_free(m->slot[s].p);
     m->slot[s].p = NULL;
 }
@@ -375,7 +387,7 @@ static void run_op(shadow *m, const op *o)
         if (sl->p && o->size == 0) { /* glibc's realloc(p, 0): a free */
             if (p)
                 harness_fail("realloc(%p, 0) gave %p, not NULL", (void *)sl->p, p);
-            stale[o->slot] = (struct stale){sl->p, sl->size};
+            note_freed(o->slot, sl->p, sl->size);
             sl->p = NULL;
             return;
         }
@@ -386,7 +398,7 @@ static void run_op(shadow *m, const op *o)
             return;
         }
         if (p != sl->p)
-            stale[o->slot] = (struct stale){sl->p, sl->size};
+            note_freed(o->slot, sl->p, sl->size);
         sl->align = 1; /* realloc promises the default alignment only */
         shadow_realloc(m, o->slot, p, o->size);
         return;
