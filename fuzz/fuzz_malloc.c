@@ -15,7 +15,9 @@
  * block went missing (the heaps' live blocks are the program's, the
  * caches' or the quarantine's); and the shadow model (harness.h).
  *
- * Header: [0] bit 0: the thread that starts; the rest unused.
+ * Header: [0] bit 0: the thread that starts; bit 1: the caches outlive the
+ *         input (else every cache goes back to its heap at its end); the
+ *         rest unused.
  * Ops:    0 malloc  1 calloc  2 aligned (posix_memalign, aligned_alloc or
  *         memalign, by slot)  3 realloc  4 free  5 switch threads
  *         6 a probe, by the alignment bits (below)  7 free + malloc
@@ -438,10 +440,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     shadow_release_all(&m, release, NULL);
     check(&m, "the final frees");
-    /* Every cache back to its heap: the next input starts from heaps whose
-     * free blocks have coalesced and whose empty regions went back, not
-     * from what this one left (a check's cost follows the heaps' blocks,
-     * and an input found replays alone as it ran). */
+    /* Every cache back to its heap, unless the header keeps them: the next
+     * input starts from heaps whose free blocks have coalesced and whose
+     * empty regions went back (a check's cost follows the heaps' blocks,
+     * and such an input replays alone as it ran). Kept, a full bin or a
+     * batch outlives the input, so a bug that needs more frees than one
+     * input holds stays in reach (the fault tcache_double_free). */
+    if (data[0] & 2u)
+        return 0;
     tcache_flush(thread_cache[0]);
     tcache_flush(thread_cache[1]);
     arena_flush_central();
