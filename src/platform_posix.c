@@ -5,6 +5,7 @@
 #include "platform.h"
 #include "platform_debug.h"
 #include "mix.h"
+#include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -135,18 +136,6 @@ void platform_write_stderr(const char *text, size_t len)
 extern uint64_t __llvm_profile_get_size_for_buffer(void) __attribute__((weak));
 extern int __llvm_profile_write_buffer(char *buffer) __attribute__((weak));
 
-static char *append_hex(char *at, uintptr_t v)
-{
-    char digits[2 * sizeof v];
-    int n = 0;
-    do
-        digits[n++] = "0123456789abcdef"[v & 15];
-    while ((v >>= 4) != 0);
-    while (n > 0)
-        *at++ = digits[--n];
-    return at;
-}
-
 static void coverage_write_counts(void)
 {
     static char place; /* its address tells this module's file from another's in the same process */
@@ -159,10 +148,7 @@ static void coverage_write_counts(void)
     if (dir > sizeof name - 64)
         return;
     memcpy(name, pattern, dir);
-    char *at = append_hex(name + dir, (uintptr_t)getpid());
-    *at++ = '-';
-    at = append_hex(at, (uintptr_t)&place);
-    memcpy(at, "-death.profraw", sizeof "-death.profraw");
+    report_format(name + dir, sizeof name - dir, "%u-%p-death.profraw", (unsigned)getpid(), (void *)&place);
     size_t size = (size_t)__llvm_profile_get_size_for_buffer();
     char *buffer = map_anonymous(size);
     if (buffer == NULL || __llvm_profile_write_buffer(buffer) != 0)
