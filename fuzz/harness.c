@@ -1,10 +1,15 @@
 /* harness.c — the shared parts of the fuzz harnesses (see harness.h). */
+#define _POSIX_C_SOURCE 200809L /* sigaction */
 #include "harness.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int input_next_op(input *in, op *o)
 {
@@ -41,6 +46,56 @@ void harness_require_check(int rc, const char *why, const char *after)
 {
     if (rc != 0)
         harness_fail("checker after %s: %s", after, why);
+}
+
+static void die_plainly(int pipe_out, void (*fn)(void *ctx), void *ctx)
+{
+    static const int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE};
+    struct sigaction dfl = {0};
+    dfl.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        sigaction(sigs[i], &dfl, NULL);
+    dup2(pipe_out, 2);
+    close(pipe_out);
+    fn(ctx);
+    _exit(0);
+}
+
+void harness_expect_death(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want)
+{
+    static uint64_t done;
+    uint64_t bit = (uint64_t)1 << (id % 64);
+    if (done & bit)
+        return;
+    done |= bit;
+    int fds[2];
+    if (pipe(fds) != 0)
+        harness_fail("death probe %u: no pipe", id);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        harness_fail("death probe %u: no fork", id);
+    if (pid == 0) {
+        close(fds[0]);
+        die_plainly(fds[1], fn, ctx);
+    }
+    close(fds[1]);
+    char text[4096];
+    size_t got = 0;
+    ssize_t r;
+    while ((r = read(fds[0], text + got, sizeof text - 1 - got)) > 0 || (r < 0 && errno == EINTR))
+        got += r > 0 ? (size_t)r : 0;
+    close(fds[0]);
+    text[got] = '\0';
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            harness_fail("death probe %u: no child to wait for", id);
+    if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+        harness_fail("death probe %u: the child did not die of SIGABRT (status 0x%x), expecting \"%s\"; it wrote: %s",
+                     id, (unsigned)status, want, text);
+    if (!strstr(text, want))
+        harness_fail("death probe %u: the child died without \"%s\"; it wrote: %s", id, want, text);
 }
 
 /* The sampled offsets of a block laid out for filled bytes, below limit:

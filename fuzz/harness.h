@@ -88,4 +88,12 @@ void shadow_release_all(shadow *m, void (*release)(void *ctx, shadow *m, unsigne
 /* Makes a checker's verdict an invariant: aborts with why when rc != 0. */
 void harness_require_check(int rc, const char *why, const char *after);
 
+/* A death probe: misuse the allocator must stop the program for. Runs
+ * fn(ctx) in a forked child whose standard error is a pipe (the engines'
+ * signal handlers reset, so its abort is no crash of the fuzzing run); the
+ * child must die of SIGABRT having written a line holding want. Once per
+ * process for each id (0..63): the first input that reaches a probe pays
+ * for the fork, later ones return at once (the replay reaches each). */
+void harness_expect_death(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want);
+
 #endif /* WARDEN_FUZZ_HARNESS_H */
