@@ -32,12 +32,17 @@
 #define _POSIX_C_SOURCE 200809L /* setenv, O_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "arena.h"
+#include "debug.h"
 #include "depot.h"
 #include "front.h"
 #include "harness.h"
@@ -53,6 +58,7 @@
 
 #include "guard.h"
 #include "quarantine.h"
+#include "report.h"
 
 /* Built with a sanitizer that keeps a shadow of memory (the fuzzing
  * builds): the leak check's roots would be terabytes of it, so its probe
@@ -308,6 +314,372 @@ static void probe_leaks(const op *o)
         harness_fail("the leak check found %zu bytes lost, but the program lost only a %zu-byte block", lost, size);
 }
 
+/* ---- probe 3: the process around the layer ----------------------------------- */
+
+/* A real thread: it allocates on a cache of its own (a parked one, from
+ * the second time on), frees one block of the caller's (a remote free) and
+ * half its own, and ends; the caller frees the other half (remote frees
+ * the other way). Its exit hands its cache back (and, in the debug profile,
+ * flushes its quarantine batch). In the plain debug replay a second thread
+ * waits, blocked, through a leak check, which must stop it and scan it. */
+typedef struct worker {
+    size_t size;
+    void *theirs;
+    void *own[8];
+    int wait_fd; /* read before it ends (-1: none) */
+} worker;
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    for (unsigned i = 0; i < 8; i++)
+        if (!(w->own[i] = front_malloc(w->size + i * 40)))
+            harness_fail("a thread's allocation of %zu bytes failed", w->size + i * 40);
+    front_free(w->theirs);
+    for (unsigned i = 0; i < 8; i += 2)
+        front_free(w->own[i]);
+    char c;
+    if (w->wait_fd >= 0 && read(w->wait_fd, &c, 1) != 1)
+        harness_fail("a thread's wait failed");
+    return NULL;
+}
+
+static void run_thread(size_t size, int wait_through_leak_check)
+{
+    worker w = {size, front_malloc(size), {0}, -1};
+    int fds[2] = {-1, -1};
+    if (wait_through_leak_check && pipe(fds) == 0)
+        w.wait_fd = fds[0];
+    pthread_t t;
+    if (!w.theirs || pthread_create(&t, NULL, work, &w) != 0)
+        harness_fail("no thread for the thread probe");
+    if (w.wait_fd >= 0) {
+        while (!__atomic_load_n(&w.own[7], __ATOMIC_ACQUIRE)) /* its blocks made */
+            sched_yield();
+        size_t lost = front_leak_report();
+        if (lost != 0 && lost != w.size + 6 * 40 && lost != w.size + 2 * 40) /* (a stale copy: see probe_leaks) */
+            harness_fail("the leak check found %zu bytes lost while a thread held its blocks", lost);
+        if (write(fds[1], "x", 1) != 1)
+            harness_fail("cannot wake the thread");
+    }
+    pthread_join(t, NULL);
+    for (unsigned i = 1; i < 8; i += 2)
+        front_free(w.own[i]);
+    if (fds[0] >= 0) {
+        close(fds[0]);
+        close(fds[1]);
+    }
+}
+
+/* In a forked child (the fork handlers ran: every lock was taken before
+ * the fork and let go in both processes): both caches allocate and free,
+ * and the whole-process check passes. */
+static void after_fork(void *ctx)
+{
+    (void)ctx;
+    char why[300];
+    for (unsigned t = 0; t < 2; t++) {
+        become(t);
+        void *p = front_malloc(100), *q = front_malloc(5000);
+        if (!p || !q)
+            harness_fail("no allocation in a forked child");
+        front_free(p);
+        front_free(q);
+    }
+    if (front_check_all(why, sizeof why))
+        harness_fail("the check failed in a forked child: %s", why);
+}
+
+/* Damage to a thread cache tcache_check must find, then undone: a bin over
+ * its cap, a slot that is no cached block (a program's block), a block in
+ * another class's bin or of the other arena, a block cached twice, a remote
+ * buffer over its size or holding a program's block. */
+static block *program_block(const shadow *m)
+{
+    for (unsigned s = 0; s < HARNESS_SLOTS; s++)
+        if (m->slot[s].p && !guarded(m->slot[s].p))
+            return block_of_payload(m->slot[s].p);
+    return NULL;
+}
+
+static void expect_cache_damage_found(tcache *tc, const char *what)
+{
+    char why[300];
+    if (!tcache_check(tc, why, sizeof why))
+        harness_fail("a thread cache with %s passed its check", what);
+}
+
+static void probe_cache_damage(const shadow *m, const op *o)
+{
+    tcache *tc = thread_cache[o->slot & 1], *other = thread_cache[!(o->slot & 1)];
+    tcache_bin *bin = NULL, *next = NULL, *same = NULL;
+    for (size_t c = 0; c < TCACHE_CLASSES; c++)
+        if (tc->bins[c].count) {
+            if (!bin)
+                bin = &tc->bins[c];
+            else if (!next)
+                next = &tc->bins[c];
+            if (!same && other->bins[c].count)
+                same = &other->bins[c];
+        }
+    block *mine = program_block(m);
+    switch (o->fill % 7) {
+    case 0:
+        if (bin) {
+            uint32_t was = bin->count;
+            bin->count = bin->cap + 1;
+            expect_cache_damage_found(tc, "a bin over its cap");
+            bin->count = was;
+        }
+        break;
+    case 1:
+        if (bin && mine) {
+            block *was = bin->slots[0];
+            bin->slots[0] = mine;
+            expect_cache_damage_found(tc, "a program's block in a bin");
+            bin->slots[0] = was;
+        }
+        break;
+    case 2:
+        if (bin && next) {
+            block *was = bin->slots[0];
+            bin->slots[0] = next->slots[0];
+            expect_cache_damage_found(tc, "a block in another class's bin");
+            bin->slots[0] = was;
+        }
+        break;
+    case 3:
+        if (same) {
+            tcache_bin *mine_bin = &tc->bins[same - other->bins];
+            block *was = mine_bin->slots[0];
+            mine_bin->slots[0] = same->slots[0];
+            expect_cache_damage_found(tc, "a block of the other arena");
+            mine_bin->slots[0] = was;
+        }
+        break;
+    case 4:
+        if (bin && bin->count > 1) {
+            block *was = bin->slots[1];
+            bin->slots[1] = bin->slots[0];
+            expect_cache_damage_found(tc, "a block cached twice");
+            bin->slots[1] = was;
+        }
+        break;
+    case 5: {
+        uint32_t was = tc->remote_count;
+        tc->remote_count = TCACHE_REMOTE + 1;
+        expect_cache_damage_found(tc, "a remote buffer over its size");
+        tc->remote_count = was;
+        break;
+    }
+    default:
+        if (tc->remote_count && mine) {
+            block *was = tc->remote[0];
+            tc->remote[0] = mine;
+            expect_cache_damage_found(tc, "a program's block in the remote buffer");
+            tc->remote[0] = was;
+        }
+        break;
+    }
+}
+
+/* Misuse the release build stops the program for (ids 41..45), in a forked
+ * child that says it on its standard error. */
+typedef struct misuse {
+    void *block; /* a live block of the program (NULL: none) */
+    unsigned kind;
+} misuse;
+
+static void commit_misuse(void *ctx)
+{
+    misuse *u = ctx;
+    platform_set_error_fd(2);
+    unsigned char local[32];
+    void *volatile on_stack = local + 16;
+    switch (u->kind) {
+    case 0:
+        front_free(on_stack);
+        break;
+    case 1:
+        front_free((unsigned char *)u->block + 16);
+        break;
+    case 2:
+        front_free(u->block);
+        front_free(u->block);
+        break;
+    case 3:
+        front_realloc(on_stack, 10);
+        break;
+    default:
+        front_usable_size(on_stack);
+        break;
+    }
+}
+
+static void probe_misuse(const shadow *m, const op *o)
+{
+    static const char *const said[] = {"invalid free", "invalid free", "double free", "invalid pointer",
+                                       "malloc_usable_size"};
+    misuse u = {NULL, o->slot % 5};
+    const shadow_slot *sl = &m->slot[o->slot];
+    if (sl->p && sl->size > 32)
+        u.block = sl->p;
+    if ((u.kind == 1 || u.kind == 2) && !u.block)
+        return;
+    harness_expect_death(41 + u.kind, commit_misuse, &u, said[u.kind]);
+}
+
+/* The debug profile's guard pages, in a forked child whose SIGSEGV handler
+ * is warden's (ids 46..49): a read past a guarded block and one of a freed
+ * guarded block fault, are reported and the program goes on (halt_on_error
+ * is 0); a fault of the program's own (a page it made inaccessible) goes to
+ * the handler the program installed; and the profile started again with
+ * mprotect'ed guard pages as many as the map count leaves room for
+ * (guard_markers=0:guard_slots=0) and a log file (log_path) reports an
+ * overflow there. */
+static sigjmp_buf own_fault;
+
+static void own_handler(int sig)
+{
+    (void)sig;
+    siglongjmp(own_fault, 1);
+}
+
+static unsigned char *guarded_block(size_t size)
+{
+    for (unsigned i = 0; i < 64; i++) {
+        unsigned char *p = front_malloc(size);
+        if (p && guard_owns(p))
+            return p;
+    }
+    harness_fail("no guarded block in 64 allocations of %zu bytes", size);
+}
+
+static void read_past_guarded_block(size_t *ctx)
+{
+    size_t size = *(size_t *)ctx % 4000 + 1;
+    unsigned char *p = guarded_block(size), *user, *start, *end;
+    if (guard_block_of(p, &user, &start, &end) != 0 || user != p)
+        harness_fail("a guarded block %p is no slot's block", (void *)p);
+    (void)*(volatile unsigned char *)end; /* the guard page */
+}
+
+static void read_past_guarded(void *ctx)
+{
+    platform_set_error_fd(2);
+    read_past_guarded_block(ctx);
+}
+
+static void read_freed_guarded(void *ctx)
+{
+    platform_set_error_fd(2);
+    unsigned char *p = guarded_block(*(size_t *)ctx % 4000 + 1);
+    front_free(p);
+    (void)*(volatile unsigned char *)p;
+}
+
+static void fault_of_its_own(void *ctx)
+{
+    (void)ctx;
+    platform_set_error_fd(2);
+    if (platform_signal(SIGSEGV, own_handler) == SIG_ERR)
+        harness_fail("the program's SIGSEGV handler was refused");
+    unsigned char *page = platform_reserve(PLATFORM_PAGE);
+    if (!page)
+        harness_fail("no page to fault on");
+    if (sigsetjmp(own_fault, 1) == 0) {
+        (void)*(volatile unsigned char *)page;
+        harness_fail("a read of an inaccessible page did not fault");
+    }
+    static const char said[] = "fault of the program's own: its handler ran\n";
+    platform_write_error(said, sizeof said - 1);
+}
+
+static void restart_with_mprotect(void *ctx)
+{
+    char dir[] = "/tmp/warden-fuzz-log-XXXXXX", err[300];
+    if (!mkdtemp(dir))
+        harness_fail("no directory for the log");
+    options o = *wmalloc_options();
+    o.guard_markers = 0;
+    o.guard_slots = 0;
+    o.guard_rate = 1;
+    report_format(o.log_path, sizeof o.log_path, "%s/log", dir);
+    if (debug_start(&o, err, sizeof err) != 0)
+        harness_fail("the debug profile did not start again with guard_markers=0: %s", err);
+    read_past_guarded_block(ctx);
+    char name[400], text[2048];
+    report_format(name, sizeof name, "%s/log.%u", dir, (unsigned)getpid());
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+    unlink(name);
+    rmdir(dir);
+    text[n > 0 ? n : 0] = '\0';
+    if (!strstr(text, "heap-buffer-overflow"))
+        harness_fail("the log file %s holds no overflow report: %s", name, text);
+    static const char said[] = "the log held the report\n";
+    if (write(2, said, sizeof said - 1) < 0) /* (warden's error stream is the log now) */
+        harness_fail("cannot write to stderr");
+}
+
+static void probe_guard_faults(const op *o)
+{
+    size_t size = o->size;
+    /* Not under Valgrind: it hands a fault on a guard marker (a page it has
+     * no word of) to the handler with no address, and lets a read of a
+     * PROT_NONE page of the program's own through */
+    if (FUZZ_UNDER_VALGRIND())
+        return;
+    switch (o->slot % 4) {
+    case 0:
+        harness_expect_report(46, read_past_guarded, &size, "heap-buffer-overflow");
+        break;
+    case 1:
+        harness_expect_report(47, read_freed_guarded, &size, "heap-use-after-free");
+        break;
+    case 2:
+        harness_expect_report(48, fault_of_its_own, NULL, "its handler ran");
+        break;
+    default:
+        harness_expect_report(49, restart_with_mprotect, &size, "the log held the report");
+        break;
+    }
+}
+
+/* Probe 3, by size % 8: 0 (release) a freed pointer answers as no live
+ * block; 1 a real thread; 2 fork; 3 damage to a thread cache; 4 (release)
+ * misuse that stops the program; 5 (debug) guard page faults. */
+static void probe_process(shadow *m, const op *o)
+{
+    switch (o->size % 8) {
+    case 0:
+        if (!FUZZ_DEBUG && stale[o->slot].p && !is_live_slot(m, stale[o->slot].p) &&
+            wmalloc_live_usable(stale[o->slot].p) != 0)
+            harness_fail("the freed block %p still answers as live", (void *)stale[o->slot].p);
+        break;
+    case 1: { /* a thread costs a sanitizer's build a millisecond: one probe in 16 */
+        static unsigned asked;
+        if (asked++ % 16 == 0)
+            run_thread(o->size % 1024 + 1, FUZZ_DEBUG && !FUZZ_SHADOWED && !FUZZ_UNDER_VALGRIND() && o->slot == 1);
+        break;
+    }
+    case 2:
+        harness_expect_report(40, after_fork, NULL, NULL);
+        break;
+    case 3:
+        probe_cache_damage(m, o);
+        break;
+    case 4:
+        if (!FUZZ_DEBUG)
+            probe_misuse(m, o);
+        break;
+    case 5:
+        if (FUZZ_DEBUG)
+            probe_guard_faults(o);
+        break;
+    }
+}
+
 static void probe(shadow *m, const op *o)
 {
     shadow_slot *sl = &m->slot[o->slot];
@@ -330,9 +702,7 @@ static void probe(shadow *m, const op *o)
         probe_sizes(o);
         break;
     case 3:
-        if (!FUZZ_DEBUG && stale[o->slot].p && !is_live_slot(m, stale[o->slot].p) &&
-            wmalloc_live_usable(stale[o->slot].p) != 0)
-            harness_fail("the freed block %p still answers as live", (void *)stale[o->slot].p);
+        probe_process(m, o);
         break;
     case 4: /* one byte past the requested size: the canary's first byte (not a guard page) */
         if (sl->p && !(guarded(sl->p) && (uintptr_t)(sl->p + sl->size) % PLATFORM_PAGE == 0))

@@ -1,6 +1,7 @@
 /* harness.c — the shared parts of the fuzz harnesses (see harness.h). */
 #define _POSIX_C_SOURCE 200809L /* sigaction */
 #include "harness.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -48,54 +49,84 @@ void harness_require_check(int rc, const char *why, const char *after)
         harness_fail("checker after %s: %s", after, why);
 }
 
-static void die_plainly(int pipe_out, void (*fn)(void *ctx), void *ctx)
+/* Runs fn(ctx) in a forked child whose standard error is a pipe; its text
+ * into text (cap bytes, NUL-terminated), its wait status returned. The
+ * engines' handlers of fatal signals are reset in the child (an abort there
+ * is no crash of the fuzzing run), SIGSEGV's only unless keep_segv (warden's
+ * own handler, under test). fn returning ends the child with status 0, by
+ * platform_exit: coverage builds write the child's counts, and no engine's
+ * exit handler runs. */
+static int run_child(unsigned id, void (*fn)(void *ctx), void *ctx, int keep_segv, char *text, size_t cap)
 {
-    static const int sigs[] = {SIGABRT, SIGSEGV, SIGBUS, SIGILL, SIGFPE};
-    struct sigaction dfl = {0};
-    dfl.sa_handler = SIG_DFL;
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-        sigaction(sigs[i], &dfl, NULL);
-    dup2(pipe_out, 2);
-    close(pipe_out);
-    fn(ctx);
-    _exit(0);
-}
-
-void harness_expect_death(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want)
-{
-    static uint64_t done;
-    uint64_t bit = (uint64_t)1 << (id % 64);
-    if (done & bit)
-        return;
-    done |= bit;
     int fds[2];
     if (pipe(fds) != 0)
-        harness_fail("death probe %u: no pipe", id);
+        harness_fail("probe %u: no pipe", id);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0)
-        harness_fail("death probe %u: no fork", id);
+        harness_fail("probe %u: no fork", id);
     if (pid == 0) {
+        static const int sigs[] = {SIGABRT, SIGBUS, SIGILL, SIGFPE, SIGSEGV};
+        struct sigaction dfl = {0};
+        dfl.sa_handler = SIG_DFL;
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0] - (keep_segv != 0); i++)
+            sigaction(sigs[i], &dfl, NULL);
         close(fds[0]);
-        die_plainly(fds[1], fn, ctx);
+        dup2(fds[1], 2);
+        close(fds[1]);
+        fn(ctx);
+        platform_exit(0);
     }
     close(fds[1]);
-    char text[4096];
     size_t got = 0;
     ssize_t r;
-    while ((r = read(fds[0], text + got, sizeof text - 1 - got)) > 0 || (r < 0 && errno == EINTR))
-        got += r > 0 ? (size_t)r : 0;
+    char sink[512];
+    while ((r = read(fds[0], got + 1 < cap ? text + got : sink, got + 1 < cap ? cap - 1 - got : sizeof sink)) > 0 ||
+           (r < 0 && errno == EINTR))
+        got += r > 0 && got + 1 < cap ? (size_t)r : 0;
     close(fds[0]);
     text[got] = '\0';
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
-            harness_fail("death probe %u: no child to wait for", id);
+            harness_fail("probe %u: no child to wait for", id);
+    return status;
+}
+
+/* Whether probe id ran in this process already (and from now on, it has). */
+static int ran_before(unsigned id)
+{
+    static uint64_t done;
+    uint64_t bit = (uint64_t)1 << (id % 64);
+    int was = (done & bit) != 0;
+    done |= bit;
+    return was;
+}
+
+void harness_expect_death(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want)
+{
+    if (ran_before(id))
+        return;
+    char text[4096];
+    int status = run_child(id, fn, ctx, 0, text, sizeof text);
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
         harness_fail("death probe %u: the child did not die of SIGABRT (status 0x%x), expecting \"%s\"; it wrote: %s",
                      id, (unsigned)status, want, text);
     if (!strstr(text, want))
         harness_fail("death probe %u: the child died without \"%s\"; it wrote: %s", id, want, text);
+}
+
+void harness_expect_report(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want)
+{
+    if (ran_before(id))
+        return;
+    char text[8192];
+    int status = run_child(id, fn, ctx, 1, text, sizeof text);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        harness_fail("probe %u: the child did not end with status 0 (status 0x%x), expecting \"%s\"; it wrote: %s", id,
+                     (unsigned)status, want, text);
+    if (want && !strstr(text, want))
+        harness_fail("probe %u: the child ended without \"%s\"; it wrote: %s", id, want, text);
 }
 
 /* The sampled offsets of a block laid out for filled bytes, below limit:

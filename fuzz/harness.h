@@ -95,5 +95,10 @@ void harness_require_check(int rc, const char *why, const char *after);
  * process for each id (0..63): the first input that reaches a probe pays
  * for the fork, later ones return at once (the replay reaches each). */
 void harness_expect_death(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want);
+/* The same for a report the program survives: fn(ctx) in a forked child
+ * whose SIGSEGV handler stays warden's; the child must end with status 0
+ * (fn returning, or platform_exit(0)) having written a line holding want
+ * (NULL: anything). Once per process for each id. */
+void harness_expect_report(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want);
 
 #endif /* WARDEN_FUZZ_HARNESS_H */

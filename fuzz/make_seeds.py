@@ -80,6 +80,20 @@ def bump_seeds():
     s["aligned"] = h + F(B["aligned"], 0, 8, 6) + F(B["aligned"], 1, 200, 12) + F(B["aligned"], 2, 1, 7)
     s["zeroed-reuse"] = h + F(0, 0, 64) + F(4, 0) + F(B["zeroed"], 1, 60) + F(0, 2, 5000) + F(B["zeroed"], 3, 5000)
     s["big"] = h + F(0, 0, 700000) + F(0, 1, 900000) + F(3, 1, 1000000)
+    P = dict(checker=8, death=9, refusals=10, fill=11)  # op 6's alignment bits: the probes of fuzz_bump.c
+    s["probe-checker-bin"] = h + F(B["alloc"], 0, 24) + F(B["alloc"], 1, 24) + F(B["free"], 1) + F(B["alloc"], 2, 24) + \
+        b"".join(F(B["stats"], 0, k + 18 * v, P["checker"]) for k in range(18) for v in range(2)) + \
+        F(B["stats"], 0, 9 + 36, P["checker"]) + F(B["stats"], 0, 9 + 54, P["checker"])
+    s["probe-checker-bump"] = h + F(B["alloc"], 0, 8) + F(B["alloc"], 2, 300) + b"".join(
+        F(B["stats"], sl, k + 18 * v, P["checker"]) for sl in (2, 3) for k in (0, 1, 2, 3, 4, 5, 16, 17) for v in range(2))
+    s["probe-death"] = h + F(B["alloc"], 0, 24) + F(B["alloc"], 1, 300) + \
+        b"".join(F(B["stats"], 0, k, P["death"]) for k in range(12)) + F(B["stats"], 1, 8, P["death"])
+    s["probe-refusals"] = h + F(B["alloc"], 0, 24) + F(B["alloc"], 2, 300) + F(B["stats"], 0, 2, P["refusals"]) + \
+        F(B["stats"], 0, 3, P["refusals"]) + F(B["stats"], 2, 100, P["refusals"]) + F(B["stats"], 1, 40, P["refusals"]) + \
+        F(B["stats"], 3, 600, P["refusals"]) + F(B["free"], 1) + F(B["realloc"], 3, 700)
+    s["probe-fill"] = r + F(B["alloc"], 0, 100) + F(B["stats"], 0, 0, P["fill"]) + F(B["alloc"], 1, 100) + \
+        F(B["stats"], 1, 15, P["checker"]) + F(B["stats"], 1, 15 + 18, P["checker"]) + F(B["stats"], 1, 10, P["checker"]) + \
+        F(B["free"], 0) + F(B["reset"]) + F(B["alloc"], 2, 100) + F(B["stats"], 2, 8, P["checker"])
     rnd = random.Random(2)
     s["random-walk"] = r + b"".join(
         F(rnd.randrange(8), rnd.randrange(32), rnd.choice([rnd.randrange(130), rnd.randrange(3000)]),
@@ -105,7 +119,16 @@ def malloc_seeds(debug):
     # (malloc_trim: slot 0 and a fill byte under 16, which size 92 gives)
     s["probes"] = h + F(0, 0, 100) + F(4, 0) + F(0, 1, 50) + b"".join(
         F(M["probe"], 0 if k == 1 else 1, 92 if k == 1 else 7, k) for k in range(4))
+    # probe 3, by size % 8: a real thread (1), fork (2), damage to a thread
+    # cache (3, the kind by the fill byte), misuse that stops a release
+    # build (4, the kind by slot), guard page faults (5, debug, by slot)
+    held = F(0, 0, 100) + F(0, 1, 48) + F(0, 2, 48) + F(0, 3, 200) + F(0, 5, 48) + F(4, 1) + F(4, 2) + \
+        F(M["switch"]) + F(0, 4, 48) + F(0, 6, 48) + F(4, 4) + F(4, 6) + F(0, 7, 48) + F(M["switch"]) + F(4, 7)
+    s["process"] = h + held + F(M["probe"], 1, 9, P["stale"]) + F(M["probe"], 1, 1, P["stale"]) + \
+        F(M["probe"], 0, 2, P["stale"]) + b"".join(F(M["probe"], k, 3 + 8 * k, P["stale"]) for k in range(12))
+    s["process-misuse"] = h + held + b"".join(F(M["probe"], k, 4, P["stale"]) for k in range(5))
     if debug:
+        s["process-guard"] = h + F(0, 0, 100) + b"".join(F(M["probe"], k, 5 + 8 * k, P["stale"]) for k in range(4))
         # the first block of an input is guarded (guard_rate=3), the next two not
         s["overflow"] = h + F(0, 0, 100) + F(0, 1, 100) + F(M["probe"], 1, 0, P["overflow"]) + \
             F(M["probe"], 0, 0, P["overflow"])
@@ -170,7 +193,9 @@ def main():
                                 ("calloc_100", op(1, 2, 100)), ("aligned_4k", op(2, 3, 100, 9)),
                                 ("realloc_grow", op(3, 0, 3000)), ("free", op(4, 0)), ("switch", op(5)),
                                 ("again", op(7, 1, 48))] +
-                               [("probe_" + k, op(6, 0, 0, v)) for k, v in PROBE.items()]))
+                               [("probe_" + k, op(6, 0, 0, v)) for k, v in PROBE.items()] +
+                               [("process_" + k, op(6, 0, n, PROBE["stale"])) for k, n in
+                                (("thread", 1), ("fork", 2), ("cache_damage", 3), ("misuse", 4), ("guard", 5))]))
     with open(os.path.join(HERE, "options.dict"), "w") as f:
         f.write(options_dictionary())
     with open(os.path.join(HERE, "report.dict"), "w") as f:

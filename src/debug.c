@@ -360,8 +360,10 @@ static int debug_fault(const void *addr, char access, uintptr_t pc)
                  h->alloc_thread, h->free_thread, h->state == DEBUG_FREED, 1, pc};
         bugreport(&b);
     }
-    guard_open(addr); /* halt_on_error=0: the program goes on, reading and writing that page */
-    return 1;
+    /* halt_on_error=0: the program goes on, reading and writing that page;
+     * where the kernel will not open it, the access would fault for ever:
+     * the fault is the program's then (its handler, or death by SIGSEGV) */
+    return guard_open(addr) == 0;
 }
 
 /* ---- periodic checks ---------------------------------------------------------- */

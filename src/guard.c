@@ -87,6 +87,13 @@ static int set_pages(unsigned char *from, size_t bytes, int accessible)
 int guard_setup(size_t slots, size_t sample_rate, int markers, size_t record_bytes, char *err, size_t err_size)
 {
     unsigned char *pool = NULL;
+    /* every piece of the pool's state, set here: a second set-up (a forked
+     * child's, say) starts from none of the first's */
+    pool_marked = 0;
+    pool_fresh = pool_fifo_len = pool_ready_count = 0;
+    pool_fifo_head = pool_fifo_tail = GUARD_NONE;
+    pool_frees = 0;
+    pool_said_full = 0;
     if (markers) {
         pool = platform_reserve_marked((slots ? slots : GUARD_MOST_SLOTS) * GUARD_STRIDE);
         pool_marked = pool != NULL;
@@ -104,14 +111,17 @@ int guard_setup(size_t slots, size_t sample_rate, int markers, size_t record_byt
     }
     if (!pool)
         pool = platform_reserve(slots * GUARD_STRIDE);
-    size_t meta = platform_chunk_round(slots * (sizeof(slot) + record_bytes));
+    /* the records after the table, on a 16-byte boundary whatever the
+     * slot count (with guard_slots=0 and no markers, the map count's) */
+    size_t table = (slots * sizeof(slot) + 15) & ~(size_t)15;
+    size_t meta = platform_chunk_round(table + slots * record_bytes);
     unsigned char *m = pool ? platform_map(meta) : NULL;
     if (!m) {
         report_format(err, err_size, "cannot reserve its guard pool of %zu slots (out of address space)", slots);
         return -1;
     }
     pool_table = (slot *)(void *)m;
-    pool_records = m + slots * sizeof(slot);
+    pool_records = m + table;
     pool_record_size = record_bytes;
     pool_slots = slots;
     pool_rate = sample_rate;
@@ -312,11 +322,11 @@ int guard_block_of(const void *p, unsigned char **user, unsigned char **start, u
     return 0;
 }
 
-void guard_open(const void *p)
+int guard_open(const void *p)
 {
     size_t i = index_of(p);
     pool_table[i].opened = 1;
-    set_pages((unsigned char *)((uintptr_t)p & ~(uintptr_t)(PLATFORM_PAGE - 1)), PLATFORM_PAGE, 1);
+    return set_pages((unsigned char *)((uintptr_t)p & ~(uintptr_t)(PLATFORM_PAGE - 1)), PLATFORM_PAGE, 1);
 }
 
 void guard_walk(void (*fn)(void *user, void *ctx), void *ctx)

@@ -50,8 +50,9 @@ void *guard_record(const void *p);
  * pages and its guard page; 0, or -1 when the slot holds no block now. */
 int guard_block_of(const void *p, unsigned char **user, unsigned char **start, unsigned char **end);
 /* Makes the page holding p accessible for good (after its fault was
- * reported, so the program can go on); its slot is never reused. */
-void guard_open(const void *p);
+ * reported, so the program can go on); its slot is never reused. 0, or -1
+ * when the kernel refused (the page stays inaccessible). */
+int guard_open(const void *p);
 /* Calls fn(user, ctx) for each live guarded block, under the pool's lock. */
 void guard_walk(void (*fn)(void *user, void *ctx), void *ctx);
 /* The pool's own invariants (its FIFO of freed slots; none reused too
