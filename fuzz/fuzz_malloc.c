@@ -24,11 +24,22 @@
  * Probes: 0 reallocarray overflowing  1 malloc_trim (slot 0, rarely), the
  *         leak check with one block lost (slot 1, debug profile)  2 impossible
  *         sizes, and malloc_stats' text
- *         3 a freed pointer is no live block; debug profile only (release:
- *         as 0..3): 4 a write one byte past the block  5 a write into a
- *         quarantined block  6 double free and realloc of a quarantined
- *         block  7 free of an interior and a stack address. 4 and 5 must be
- *         found by the next check; 6 and 7 must change nothing. */
+ *         3 the process around the layer, by size % 8: 0 (release) a freed
+ *         pointer is no live block, 1 a real thread (allocating, freeing
+ *         remotely both ways, ending; in the plain debug replay, slot 1,
+ *         blocked through a leak check), 2 fork (both processes go on),
+ *         3 damage to a thread cache that tcache_check must find (the kind
+ *         by the fill byte), 4 (release) misuse that must stop the program,
+ *         in a forked child (the kind by slot), 5 (debug) guard page
+ *         faults in a forked child under warden's handler (by slot: an
+ *         overflow, a use after free, a fault of the program's own for its
+ *         handler, the profile restarted with mprotect'ed pages and a log
+ *         file); forks and spawns once per process;
+ *         debug profile only (release: as 0..3): 4 a write one byte past
+ *         the block  5 a write into a quarantined block  6 double free and
+ *         realloc of a quarantined block  7 free of an interior and a stack
+ *         address. 4 and 5 must be found by the next check; 6 and 7 must
+ *         change nothing. */
 #define _POSIX_C_SOURCE 200809L /* setenv, O_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
