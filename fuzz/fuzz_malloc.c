@@ -18,8 +18,9 @@
  * Header: [0] bit 0: the thread that starts; bit 1: the caches outlive the
  *         input (else every cache goes back to its heap at its end); the
  *         rest unused.
- * Ops:    0 malloc  1 calloc  2 aligned (posix_memalign, aligned_alloc or
- *         memalign, by slot)  3 realloc  4 free  5 switch threads
+ * Ops:    0 malloc  1 calloc  2 aligned (posix_memalign, aligned_alloc,
+ *         memalign, valloc or pvalloc, by slot)  3 realloc (reallocarray
+ *         when the alignment bits are odd)  4 free  5 switch threads
  *         6 a probe, by the alignment bits (below)  7 free + malloc
  * Probes: 0 reallocarray overflowing  1 malloc_trim (slot 0, rarely), the
  *         leak check with one block lost (slot 1, debug profile)  2 impossible
@@ -31,10 +32,12 @@
  *         3 damage to a thread cache that tcache_check must find (the kind
  *         by the fill byte), 4 (release) misuse that must stop the program,
  *         in a forked child (the kind by slot), 5 (debug) guard page
- *         faults in a forked child under warden's handler (by slot: an
- *         overflow, a use after free, a fault of the program's own for its
- *         handler, the profile restarted with mprotect'ed pages and a log
- *         file); forks and spawns once per process;
+ *         faults and reports in a forked child under warden's handler (by
+ *         slot: an overflow, a use after free, a fault of the program's own
+ *         for its handler, the profile restarted with mprotect'ed pages and
+ *         a log file, an underflow, a wild access in the pool, the pool
+ *         full, damage found as a block leaves the quarantine, a free with
+ *         the header overwritten); forks once per process;
  *         debug profile only (release: as 0..3): 4 a write one byte past
  *         the block  5 a write into a quarantined block  6 double free and
  *         realloc of a quarantined block  7 free of an interior and a stack
@@ -213,9 +216,20 @@ static void *allocate(const op *o, size_t *align)
         return p;
     case 2:
         *align = (size_t)8 << (o->align_log % 14); /* 8 .. 64 KiB */
-        if (o->slot % 3 == 0)
+        switch (o->slot % 5) {
+        case 0:
             return front_posix_memalign(&p, *align, o->size) == 0 ? p : NULL;
-        return o->slot % 3 == 1 ? front_aligned_alloc(*align, o->size) : front_memalign(*align, o->size);
+        case 1:
+            return front_aligned_alloc(*align, o->size);
+        case 2:
+            return front_memalign(*align, o->size);
+        case 3:
+            *align = PLATFORM_PAGE;
+            return front_valloc(o->size);
+        default:
+            *align = PLATFORM_PAGE;
+            return front_pvalloc(o->size);
+        }
     default:
         return front_malloc(o->size);
     }
@@ -242,6 +256,11 @@ static void stats_line(const char *text, size_t len)
 static void probe_sizes(const op *o)
 {
     wmalloc_print_stats(stats_line);
+    size_t blocks, bytes = 0;
+    if (FUZZ_DEBUG)
+        quarantine_count(&blocks, &bytes);
+    if (front_held_bytes() != bytes)
+        harness_fail("the front end holds %zu freed bytes, the quarantine %zu", front_held_bytes(), bytes);
     int saved = errno;
     errno = 0;
     expect_errno(front_malloc(SIZE_MAX - o->size), ENOMEM, "malloc of an impossible size");
@@ -633,6 +652,72 @@ static void restart_with_mprotect(void *ctx)
         harness_fail("cannot write to stderr");
 }
 
+/* A read before a guarded block that starts on its first page (4096
+ * bytes: it fills its page, and the page before is inaccessible). */
+static void read_before_guarded(void *ctx)
+{
+    (void)ctx;
+    platform_set_error_fd(2);
+    unsigned char *p = guarded_block(PLATFORM_PAGE);
+    (void)*(volatile unsigned char *)(p - 1);
+}
+
+/* A read in the guard pool's last slot, never handed out: a wild access. */
+static void read_unused_slot(void *ctx)
+{
+    (void)ctx;
+    platform_set_error_fd(2);
+    (void)*(volatile unsigned char *)(guard_hi - PLATFORM_PAGE);
+}
+
+/* The profile started again with a pool of 64 slots, every allocation
+ * guarded: the 65th live block finds none free and says so once. */
+static void fill_the_pool(void *ctx)
+{
+    (void)ctx;
+    platform_set_error_fd(2);
+    char err[300];
+    options o = *wmalloc_options();
+    o.guard_slots = 64;
+    o.guard_rate = 1;
+    if (debug_start(&o, err, sizeof err) != 0)
+        harness_fail("the debug profile did not start again with guard_slots=64: %s", err);
+    for (unsigned i = 0; i < 70; i++)
+        if (!front_malloc(100))
+            harness_fail("allocation %u failed with the guard pool full", i);
+}
+
+/* Damage found as a block leaves the quarantine, not at a check: a write
+ * into a quarantined block, then frees enough to push it out; the finding
+ * waits for the batch and is reported after it. */
+static void damage_leaving_quarantine(void *ctx)
+{
+    (void)ctx;
+    platform_set_error_fd(2);
+    unsigned char *p;
+    do
+        p = front_malloc(200);
+    while (guard_owns(p));
+    front_free(p);
+    p[junk_span(200) / 2] ^= 0x41;
+    for (unsigned i = 0; i < 64; i++)
+        front_free(front_malloc(1000));
+}
+
+/* The header before a block overwritten (a write before its start), then
+ * its free: reported, and the block left alone. */
+static void free_with_header_overwritten(void *ctx)
+{
+    (void)ctx;
+    platform_set_error_fd(2);
+    unsigned char *p;
+    do
+        p = front_malloc(200);
+    while (guard_owns(p));
+    memset(p - 24, 0x41, 8); /* the header's words before its canary */
+    front_free(p);
+}
+
 static void probe_guard_faults(const op *o)
 {
     size_t size = o->size;
@@ -641,7 +726,22 @@ static void probe_guard_faults(const op *o)
      * PROT_NONE page of the program's own through */
     if (FUZZ_UNDER_VALGRIND())
         return;
-    switch (o->slot % 4) {
+    switch (o->slot % 9) {
+    case 4:
+        harness_expect_report(50, read_before_guarded, NULL, "heap-buffer-underflow");
+        break;
+    case 5:
+        harness_expect_report(51, read_unused_slot, NULL, "wild-access");
+        break;
+    case 6:
+        harness_expect_report(52, fill_the_pool, NULL, "every slot of the guard pool is in use");
+        break;
+    case 7:
+        harness_expect_report(53, damage_leaving_quarantine, NULL, "heap-use-after-free");
+        break;
+    case 8:
+        harness_expect_report(54, free_with_header_overwritten, NULL, "was overwritten");
+        break;
     case 0:
         harness_expect_report(46, read_past_guarded, &size, "heap-buffer-overflow");
         break;
@@ -726,6 +826,10 @@ static void probe(shadow *m, const op *o)
         break;
     case 6:
         if (quarantined(o->slot)) {
+            /* reported as a use after free; the size it had, as the program may go on */
+            if (front_usable_size(stale[o->slot].p) != stale[o->slot].size)
+                harness_fail("malloc_usable_size of the freed block %p is not its %zu bytes", (void *)stale[o->slot].p,
+                             stale[o->slot].size);
             front_free(stale[o->slot].p);
             if (front_realloc(stale[o->slot].p, o->size + 1) != NULL)
                 harness_fail("realloc of the freed block %p gave a block", (void *)stale[o->slot].p);
@@ -766,7 +870,7 @@ static void run_op(shadow *m, const op *o)
     if (o->code == 3) {
         if (sl->p)
             shadow_verify_contents(m, o->slot, "before realloc");
-        void *p = front_realloc(sl->p, o->size);
+        void *p = o->align_log & 1 ? front_reallocarray(sl->p, o->size, 1) : front_realloc(sl->p, o->size);
         if (sl->p && o->size == 0) { /* glibc's realloc(p, 0): a free */
             if (p)
                 harness_fail("realloc(%p, 0) gave %p, not NULL", (void *)sl->p, p);

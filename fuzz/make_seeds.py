@@ -127,8 +127,10 @@ def malloc_seeds(debug):
     s["process"] = h + held + F(M["probe"], 1, 9, P["stale"]) + F(M["probe"], 1, 1, P["stale"]) + \
         F(M["probe"], 0, 2, P["stale"]) + b"".join(F(M["probe"], k, 3 + 8 * k, P["stale"]) for k in range(12))
     s["process-misuse"] = h + held + b"".join(F(M["probe"], k, 4, P["stale"]) for k in range(5))
+    s["valloc"] = h + F(M["aligned"], 3, 100, 1) + F(M["aligned"], 4, 5000, 2) + F(M["aligned"], 8, 0, 3) + \
+        F(M["aligned"], 9, 1, 4) + F(3, 3, 200, 1) + F(3, 4, 0, 1)
     if debug:
-        s["process-guard"] = h + F(0, 0, 100) + b"".join(F(M["probe"], k, 5 + 8 * k, P["stale"]) for k in range(4))
+        s["process-guard"] = h + F(0, 0, 100) + b"".join(F(M["probe"], k, 5 + 8 * k, P["stale"]) for k in range(9))
         # the first block of an input is guarded (guard_rate=3), the next two not
         s["overflow"] = h + F(0, 0, 100) + F(0, 1, 100) + F(M["probe"], 1, 0, P["overflow"]) + \
             F(M["probe"], 0, 0, P["overflow"])
@@ -165,9 +167,17 @@ def dictionary(names_ops, what="one 4-byte operation per token (fuzz/harness.h)"
     return "\n".join(lines) + "\n"
 
 
+def report_seeds():
+    # bit 2 of byte 0: the symbolizer probe, after what the other bits read:
+    # three PCs (big-endian), the text before (1 byte), the buffer's room (2)
+    pcs = lambda *v: struct.pack(">QQQ", *v)
+    return {"probe-symbolize": b"\x04\x40" + bytes(25) + pcs(0, 0x100000000000, 0xffffffffffffffff) + b"\x00\xff\xff",
+            "probe-symbolize-cut": b"\x04\x40" + bytes(25) + pcs(1, 1, 0x7fffffffffff) + b"\x11\x00\x64"}
+
+
 def main():
     for api, seeds in (("heap", heap_seeds()), ("bump", bump_seeds()), ("malloc", malloc_seeds(0)),
-                       ("debug", malloc_seeds(1))):
+                       ("debug", malloc_seeds(1)), ("report", report_seeds())):
         d = os.path.join(ROOT, "corpus", api)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():
@@ -200,7 +210,7 @@ def main():
         f.write(options_dictionary())
     with open(os.path.join(HERE, "report.dict"), "w") as f:
         f.write(dictionary([("format", b"\x00\x40"), ("bug", b"\x01\x00"), ("leaks", b"\x02\x00"),
-                            ("all", b"\x03\xff"), ("stored_stack", b"\x00\x00\x00\x03")],
+                            ("all", b"\x03\xff"), ("stored_stack", b"\x00\x00\x00\x03"), ("symbolize", b"\x04")],
                            "fuzz_report.c's selectors"))
 
 
