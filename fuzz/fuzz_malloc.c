@@ -16,8 +16,10 @@
  * caches' or the quarantine's); and the shadow model (harness.h).
  *
  * Header: [0] bit 0: the thread that starts; bit 1: the caches outlive the
- *         input (else every cache goes back to its heap at its end); the
- *         rest unused.
+ *         input (else every cache goes back to its heap at its end); bit 2:
+ *         the program's calls go through libwarden-malloc's exports (the
+ *         C names, built in with the prefix wfz_), else the front end's;
+ *         the rest unused.
  * Ops:    0 malloc  1 calloc  2 aligned (posix_memalign, aligned_alloc,
  *         memalign, valloc or pvalloc, by slot)  3 realloc (reallocarray
  *         when the alignment bits are odd)  4 free  5 switch threads
@@ -46,6 +48,7 @@
 #define _POSIX_C_SOURCE 200809L /* setenv, O_CLOEXEC */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
@@ -111,6 +114,66 @@
 static tcache *thread_cache[2];
 static unsigned self;
 
+/* libwarden-malloc's exports, built in under the prefix wfz_
+ * (fuzz/CMakeLists.txt): header bit 2 has an input allocate, reallocate
+ * and free through them, as a program's calls arrive. */
+void *wfz_malloc(size_t size);
+void wfz_free(void *ptr);
+void *wfz_calloc(size_t count, size_t size);
+void *wfz_realloc(void *ptr, size_t size);
+void *wfz_reallocarray(void *ptr, size_t count, size_t size);
+int wfz_posix_memalign(void **out, size_t alignment, size_t size);
+void *wfz_aligned_alloc(size_t alignment, size_t size);
+void *wfz_memalign(size_t alignment, size_t size);
+void *wfz_valloc(size_t size);
+void *wfz_pvalloc(size_t size);
+size_t wfz_malloc_usable_size(void *ptr);
+int wfz_malloc_trim(size_t pad);
+void wfz_malloc_stats(void);
+struct mallinfo2 wfz_mallinfo2(void);
+struct mallinfo wfz_mallinfo(void);
+int wfz_warden_check_all(char *why, size_t why_size);
+size_t wfz_warden_leak_report(void);
+int wfz_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+void (*wfz_signal(int sig, void (*handler)(int)))(int);
+void (*wfz_bsd_signal(int sig, void (*handler)(int)))(int);
+
+typedef struct api {
+    void *(*malloc)(size_t size);
+    void (*free)(void *ptr);
+    void *(*calloc)(size_t count, size_t size);
+    void *(*realloc)(void *ptr, size_t size);
+    void *(*reallocarray)(void *ptr, size_t count, size_t size);
+    int (*posix_memalign)(void **out, size_t alignment, size_t size);
+    void *(*aligned_alloc)(size_t alignment, size_t size);
+    void *(*memalign)(size_t alignment, size_t size);
+    void *(*valloc)(size_t size);
+    void *(*pvalloc)(size_t size);
+    size_t (*usable_size)(void *ptr);
+} api;
+
+static void *front_malloc_of(size_t size)
+{
+    return front_malloc(size);
+}
+
+static void front_free_of(void *ptr)
+{
+    front_free(ptr);
+}
+
+static size_t front_usable_of(void *ptr)
+{
+    return front_usable_size(ptr);
+}
+
+static const api front_api = {front_malloc_of, front_free_of, front_calloc, front_realloc, front_reallocarray,
+                              front_posix_memalign, front_aligned_alloc, front_memalign, front_valloc, front_pvalloc,
+                              front_usable_of};
+static const api c_api = {wfz_malloc, wfz_free, wfz_calloc, wfz_realloc, wfz_reallocarray, wfz_posix_memalign,
+                          wfz_aligned_alloc, wfz_memalign, wfz_valloc, wfz_pvalloc, wfz_malloc_usable_size};
+static const api *call = &front_api;
+
 static struct stale {
     unsigned char *p; /* the slot's last freed block, or NULL */
     size_t size;
@@ -156,7 +219,7 @@ static void become(unsigned thread)
 static size_t usable(void *ctx, const void *p)
 {
     (void)ctx;
-    return front_usable_size(p);
+    return call->usable_size((void *)(uintptr_t)p);
 }
 
 static int guarded(const void *p)
@@ -199,7 +262,7 @@ static void release(void *ctx, shadow *m, unsigned s)
     (void)ctx;
     shadow_verify_contents(m, s, "before free");
     note_freed(s, m->slot[s].p, m->slot[s].size);
-    front_free(m->slot[s].p);
+    call->free(m->slot[s].p);
     m->slot[s].p = NULL;
 }
 
@@ -210,7 +273,7 @@ static void *allocate(const op *o, size_t *align)
     *align = 1;
     switch (o->code) {
     case 1:
-        p = front_calloc(1, o->size);
+        p = call->calloc(1, o->size);
         if (p && !sample_holds(p, o->size, 0, &bad))
             harness_fail("calloc(%zu) byte %zu is not zero", o->size, bad);
         return p;
@@ -218,20 +281,20 @@ static void *allocate(const op *o, size_t *align)
         *align = (size_t)8 << (o->align_log % 14); /* 8 .. 64 KiB */
         switch (o->slot % 5) {
         case 0:
-            return front_posix_memalign(&p, *align, o->size) == 0 ? p : NULL;
+            return call->posix_memalign(&p, *align, o->size) == 0 ? p : NULL;
         case 1:
-            return front_aligned_alloc(*align, o->size);
+            return call->aligned_alloc(*align, o->size);
         case 2:
-            return front_memalign(*align, o->size);
+            return call->memalign(*align, o->size);
         case 3:
             *align = PLATFORM_PAGE;
-            return front_valloc(o->size);
+            return call->valloc(o->size);
         default:
             *align = PLATFORM_PAGE;
-            return front_pvalloc(o->size);
+            return call->pvalloc(o->size);
         }
     default:
-        return front_malloc(o->size);
+        return call->malloc(o->size);
     }
 }
 
@@ -253,8 +316,31 @@ static void stats_line(const char *text, size_t len)
         harness_fail("malloc_stats wrote %zu bytes, not two lines naming two arenas: %.*s", len, (int)len, text);
 }
 
-static void probe_sizes(const op *o)
+/* mallinfo2 and mallinfo (the C names): the bytes in use hold at least
+ * what the program asked for of its heap blocks, the bytes mapped at least
+ * those in use, and mallinfo's ints are mallinfo2's words cut down. */
+static void probe_info(const shadow *m)
 {
+    struct mallinfo2 i2 = wfz_mallinfo2();
+    struct mallinfo i = wfz_mallinfo();
+    size_t asked = 0;
+    for (unsigned s = 0; s < HARNESS_SLOTS; s++)
+        asked += m->slot[s].p && !guarded(m->slot[s].p) ? m->slot[s].size : 0;
+    if (i2.uordblks < asked || i2.arena < i2.uordblks)
+        harness_fail("mallinfo2: %zu bytes in use of %zu mapped, but the program holds %zu", i2.uordblks, i2.arena,
+                     asked);
+    if (i.uordblks != (int)i2.uordblks || i.arena != (int)i2.arena || i.fordblks != (int)i2.fordblks ||
+        i.ordblks != (int)i2.ordblks)
+        harness_fail("mallinfo disagrees with mallinfo2");
+    char why[300];
+    if (wfz_warden_check_all(why, sizeof why) != 0)
+        harness_fail("warden_check_all: %s", why);
+}
+
+static void probe_sizes(const shadow *m, const op *o)
+{
+    if (call == &c_api)
+        probe_info(m);
     wmalloc_print_stats(stats_line);
     size_t blocks, bytes = 0;
     if (FUZZ_DEBUG)
@@ -263,13 +349,13 @@ static void probe_sizes(const op *o)
         harness_fail("the front end holds %zu freed bytes, the quarantine %zu", front_held_bytes(), bytes);
     int saved = errno;
     errno = 0;
-    expect_errno(front_malloc(SIZE_MAX - o->size), ENOMEM, "malloc of an impossible size");
+    expect_errno(call->malloc(SIZE_MAX - o->size), ENOMEM, "malloc of an impossible size");
     errno = 0;
-    expect_errno(front_calloc(SIZE_MAX / 2 + 1 + o->size, 2), ENOMEM, "calloc of an overflowing product");
+    expect_errno(call->calloc(SIZE_MAX / 2 + 1 + o->size, 2), ENOMEM, "calloc of an overflowing product");
     errno = 0;
-    expect_errno(front_aligned_alloc(SIZE_MAX / 2 + 2, 16), EINVAL, "aligned_alloc of an alignment no power of two");
+    expect_errno(call->aligned_alloc(SIZE_MAX / 2 + 2, 16), EINVAL, "aligned_alloc of an alignment no power of two");
     void *p = &p;
-    if (front_posix_memalign(&p, 24, o->size) != EINVAL || p != &p)
+    if (call->posix_memalign(&p, 24, o->size) != EINVAL || p != &p)
         harness_fail("posix_memalign with alignment 24 did not fail with EINVAL, leaving its pointer");
     errno = saved;
 }
@@ -338,7 +424,7 @@ static void probe_leaks(const op *o)
     hidden = (uintptr_t)front_malloc(size) ^ HIDE_MASK;
     if (hidden == HIDE_MASK)
         harness_fail("allocation of %zu bytes failed", size);
-    size_t lost = front_leak_report();
+    size_t lost = call == &c_api ? wfz_warden_leak_report() : front_leak_report();
     front_free((void *)(hidden ^ HIDE_MASK));
     if (lost != 0 && lost != size)
         harness_fail("the leak check found %zu bytes lost, but the program lost only a %zu-byte block", lost, size);
@@ -418,6 +504,7 @@ static void after_fork(void *ctx)
     }
     if (front_check_all(why, sizeof why))
         harness_fail("the check failed in a forked child: %s", why);
+    wfz_malloc_stats(); /* to stderr, as glibc's: the parent reads it */
 }
 
 /* Damage to a thread cache tcache_check must find, then undone: a bin over
@@ -608,12 +695,25 @@ static void read_freed_guarded(void *ctx)
     (void)*(volatile unsigned char *)p;
 }
 
+/* The program installs its handler by sigaction, signal or bsd_signal (the
+ * C names: warden keeps SIGSEGV and chains to it), by the size. */
+static void install_own_handler(size_t how)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = own_handler;
+    sigemptyset(&sa.sa_mask);
+    int refused = how % 3 == 0   ? wfz_sigaction(SIGSEGV, &sa, NULL) != 0
+                  : how % 3 == 1 ? wfz_signal(SIGSEGV, own_handler) == SIG_ERR
+                                 : wfz_bsd_signal(SIGSEGV, own_handler) == SIG_ERR;
+    struct sigaction now;
+    if (refused || wfz_sigaction(SIGSEGV, NULL, &now) != 0 || now.sa_handler != own_handler)
+        harness_fail("the program's SIGSEGV handler was refused or not kept");
+}
+
 static void fault_of_its_own(void *ctx)
 {
-    (void)ctx;
     platform_set_error_fd(2);
-    if (platform_signal(SIGSEGV, own_handler) == SIG_ERR)
-        harness_fail("the program's SIGSEGV handler was refused");
+    install_own_handler(*(size_t *)ctx);
     unsigned char *page = platform_reserve(PLATFORM_PAGE);
     if (!page)
         harness_fail("no page to fault on");
@@ -749,7 +849,7 @@ static void probe_guard_faults(const op *o)
         harness_expect_report(47, read_freed_guarded, &size, "heap-use-after-free");
         break;
     case 2:
-        harness_expect_report(48, fault_of_its_own, NULL, "its handler ran");
+        harness_expect_report(size % 3 ? 54 + size % 3 : 48, fault_of_its_own, &size, "its handler ran");
         break;
     default:
         harness_expect_report(49, restart_with_mprotect, &size, "the log held the report");
@@ -775,7 +875,7 @@ static void probe_process(shadow *m, const op *o)
         break;
     }
     case 2:
-        harness_expect_report(40, after_fork, NULL, NULL);
+        harness_expect_report(40, after_fork, NULL, "warden: stats: 2 arenas");
         break;
     case 3:
         probe_cache_damage(m, o);
@@ -799,18 +899,18 @@ static void probe(shadow *m, const op *o)
     case 0:
         if (sl->p) {
             errno = 0;
-            expect_errno(front_reallocarray(sl->p, SIZE_MAX / 4 + 1, 8), ENOMEM, "reallocarray overflowing");
+            expect_errno(call->reallocarray(sl->p, SIZE_MAX / 4 + 1, 8), ENOMEM, "reallocarray overflowing");
             shadow_verify_contents(m, o->slot, "after a failed reallocarray");
         }
         break;
     case 1: /* rarely (slot 0, a fill byte under 16): its pages given back fault in again */
         if (o->slot == 0 && o->fill < 16)
-            wmalloc_trim(0);
+            call == &c_api ? wfz_malloc_trim(0) : wmalloc_trim(0);
         else if (FUZZ_DEBUG && !FUZZ_SHADOWED && o->slot == 1 && !FUZZ_UNDER_VALGRIND())
             probe_leaks(o);
         break;
     case 2:
-        probe_sizes(o);
+        probe_sizes(m, o);
         break;
     case 3:
         probe_process(m, o);
@@ -870,7 +970,7 @@ static void run_op(shadow *m, const op *o)
     if (o->code == 3) {
         if (sl->p)
             shadow_verify_contents(m, o->slot, "before realloc");
-        void *p = o->align_log & 1 ? front_reallocarray(sl->p, o->size, 1) : front_realloc(sl->p, o->size);
+        void *p = o->align_log & 1 ? call->reallocarray(sl->p, o->size, 1) : call->realloc(sl->p, o->size);
         if (sl->p && o->size == 0) { /* glibc's realloc(p, 0): a free */
             if (p)
                 harness_fail("realloc(%p, 0) gave %p, not NULL", (void *)sl->p, p);
@@ -904,6 +1004,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size <= HARNESS_HEADER)
         return 0;
     become(data[0] & 1u);
+    call = data[0] & 4u ? &c_api : &front_api;
     if (FUZZ_DEBUG)
         guard_sample_restart();
     memset(stale, 0, sizeof stale);

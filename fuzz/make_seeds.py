@@ -127,10 +127,17 @@ def malloc_seeds(debug):
     s["process"] = h + held + F(M["probe"], 1, 9, P["stale"]) + F(M["probe"], 1, 1, P["stale"]) + \
         F(M["probe"], 0, 2, P["stale"]) + b"".join(F(M["probe"], k, 3 + 8 * k, P["stale"]) for k in range(12))
     s["process-misuse"] = h + held + b"".join(F(M["probe"], k, 4, P["stale"]) for k in range(5))
+    # header bit 2: through libwarden-malloc's exports (the C names, prefixed wfz_)
+    c = bytes([4, 0, 0, 0])
+    s["c-names"] = c + held + F(1, 8, 300) + F(M["aligned"], 9, 64, 2) + F(M["aligned"], 10, 64, 3) + \
+        F(M["aligned"], 11, 64, 4) + F(M["aligned"], 12, 100, 5) + F(M["aligned"], 13, 100, 6) + F(3, 0, 900) + \
+        F(3, 0, 50, 1) + F(M["probe"], 0, 7, P["reallocarray"]) + F(M["probe"], 0, 92, P["trim"]) + \
+        F(M["probe"], 1, 17, P["trim"]) + F(M["probe"], 1, 7, P["sizes"]) + F(M["probe"], 1, 2, P["stale"])
     s["valloc"] = h + F(M["aligned"], 3, 100, 1) + F(M["aligned"], 4, 5000, 2) + F(M["aligned"], 8, 0, 3) + \
         F(M["aligned"], 9, 1, 4) + F(3, 3, 200, 1) + F(3, 4, 0, 1)
     if debug:
-        s["process-guard"] = h + F(0, 0, 100) + b"".join(F(M["probe"], k, 5 + 8 * k, P["stale"]) for k in range(9))
+        s["process-guard"] = h + F(0, 0, 100) + b"".join(F(M["probe"], k, 5 + 8 * k, P["stale"]) for k in range(9)) + \
+            F(M["probe"], 2, 13, P["stale"]) + F(M["probe"], 2, 21, P["stale"])
         # the first block of an input is guarded (guard_rate=3), the next two not
         s["overflow"] = h + F(0, 0, 100) + F(0, 1, 100) + F(M["probe"], 1, 0, P["overflow"]) + \
             F(M["probe"], 0, 0, P["overflow"])
