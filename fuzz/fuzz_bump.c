@@ -9,7 +9,7 @@
  *        kind and variant (an offset, a bit, an alignment) by the size:
  *          8  the checker checked: one piece of metadata damaged, which
  *             warden_bump_check must report in its words, then put back
- *             (kind size % 18, variant size / 18: damage() below)
+ *             (kind size % 21, variant size / 21: damage() below)
  *          9  a death probe: misuse that must stop the program with its
  *             message, in a forked child, once per process (kind size % 12,
  *             variant size / 12: misuse_run() below; harness ids 20..31)
@@ -62,7 +62,10 @@ static void release(void *ctx, shadow *m, unsigned s)
  *                13 head: inside a slot, or the first never handed out
  *                14 head: the arena (bump space)  15 the head's link: itself
  *                (a cycle) or the live slot, when the list is not empty
- *   arena:       16 the bump pointer's chunk  17 the last bump allocation */
+ *   arena:       16 the bump pointer's chunk  17 the last bump allocation
+ *   lists:       18 a chunk list that comes round (bin or bump space)
+ *                19 a bump chunk's start moved down  20 the bump space
+ *                headed by another chunk than the arena's */
 static const char *damage(warden_bump *bump, bump_chunk *c, char *p, unsigned kind, size_t v)
 {
     int in_bin = c->kind != BUMP_KIND_LARGE;
@@ -115,9 +118,22 @@ static const char *damage(warden_bump *bump, bump_chunk *c, char *p, unsigned ki
         bump_link_store(bin->free, v & 1 ? bin->free : p);
         return "is live or listed twice";
     case 16: bump->large_current = (bump_chunk *)((char *)bump->large_current + 16); return "bump pointer's chunk";
-    default:
+    case 17:
         bump->last = v & 1 ? bump->large_current->top : bump->large_current->start - 1;
         return "last bump allocation";
+    case 18: /* a chunk list that comes round: to this chunk, or (bump space) to the first */
+        c->next = in_bin || v & 1 ? c : bump->large;
+        return "has a cycle";
+    case 19:
+        if (in_bin)
+            return NULL;
+        c->start -= v & 1 && c->start - 16 >= (char *)c + sizeof *c ? 16 : c->start - ((char *)c + sizeof *c);
+        return "the allocator puts it at";
+    default: /* the bump space headed by another chunk than the arena's */
+        if (c == bump->large && !c->next)
+            return NULL;
+        bump->large = c == bump->large ? c->next : c;
+        return "not at the chunk";
     }
 }
 
@@ -326,7 +342,7 @@ static void probe(warden_bump *bump, shadow *m, const op *o)
 {
     const shadow_slot *sl = &m->slot[o->slot];
     if (o->align_log == 8)
-        probe_checker(bump, sl, (unsigned)(o->size % 18), o->size / 18);
+        probe_checker(bump, sl, (unsigned)(o->size % 21), o->size / 21);
     else if (o->align_log == 9)
         probe_death(bump, sl, (unsigned)(o->size % 12), o->size / 12);
     else if (o->align_log == 10)

@@ -102,7 +102,7 @@ warden_bump *warden_bump_create(void)
     *bump = (warden_bump){.large = first, .large_current = first};
     first->arena = bump;
     /* a gap after the arena: Memcheck's redzone before the first object */
-    first->start = first->top = (char *)bump + ((sizeof *bump + 15) & ~(size_t)15) + BUMP_REDZONE;
+    first->start = first->top = bump_space_start(bump, first);
     bump->seal = bump_seal_of(bump);
     san_pool_create(bump, BUMP_REDZONE);
     return bump;

@@ -37,8 +37,10 @@
  * Invariants (proved by warden_bump_check):
  *   start <= top <= end;  bin chunk: (top - start) % slot_size == 0,
  *     size == PLATFORM_CHUNK, start is 128-aligned
+ *   bump chunk: start == bump_space_start (a reset moves top back to it)
  *   bin chunk: used bit i set => slot i live; no bit at or past top
  *   pagemap_lookup(a) == chunk for every a in [chunk, chunk + size)
+ *   every chunk list ends (no cycle)
  */
 typedef struct bump_chunk {
     struct bump_chunk *next;           /* next chunk of the same bin, or of bump space */
@@ -81,10 +83,26 @@ struct warden_bump {
     uint64_t seal;             /* proves a handle: address ^ secret */
     spinlock lock;             /* held around every operation */
     bump_bin bins[BUMP_BINS];  /* 16, 32, 64, 128 */
-    bump_chunk *large;         /* bump space: the first chunk (which holds this struct) */
+    bump_chunk *large;         /* bump space: the first chunk (which holds this struct: bump_arena_chunk) */
     bump_chunk *large_current; /* the chunk the bump pointer is in */
     void *last;                /* the most recent bump allocation, or NULL */
 };
+
+/* The chunk holding the arena: warden_bump_create puts the arena at the
+ * start of its first chunk's space, just past the header. */
+static inline bump_chunk *bump_arena_chunk(const warden_bump *bump)
+{
+    return (bump_chunk *)(uintptr_t)((const char *)bump - BUMP_CHUNK_HEADER);
+}
+
+/* Where a bump chunk's space starts: past the arena and a redzone in the
+ * arena's chunk, past the header in any other. */
+static inline char *bump_space_start(const warden_bump *bump, const bump_chunk *c)
+{
+    if (c == bump_arena_chunk(bump))
+        return (char *)(uintptr_t)bump + ((sizeof *bump + 15) & ~(size_t)15) + BUMP_REDZONE;
+    return (char *)(uintptr_t)c + BUMP_CHUNK_HEADER;
+}
 
 static inline uint64_t bump_seal_of(const warden_bump *bump)
 {

@@ -1,6 +1,8 @@
-/* bump_check.c — warden_bump_check: proves every chunk, every bin's free
- * list (inside its chunks, on a slot boundary, below the top, not live,
- * listed once, no cycle) and the bump pointer. Counts, never aborts. */
+/* bump_check.c — warden_bump_check: proves every chunk (each chunk list
+ * cycle-free, the bump space's headed by the chunk holding the arena),
+ * every bin's free list (inside its chunks, on a slot boundary, below the
+ * top, not live, listed once, no cycle) and the bump pointer. Counts,
+ * never aborts. */
 #include <stdarg.h>
 
 #include "bump.h"
@@ -36,6 +38,34 @@ static int check_chunk(bump_checker *ck, const warden_bump *bump, const bump_chu
     for (size_t off = 0; off < c->size; off += PLATFORM_CHUNK)
         if (pagemap_lookup((const char *)c + off) != c)
             return bump_fail(ck, "chunk %p: page map entry at +%zu does not name it", (void *)c, off);
+    return 0;
+}
+
+/*
+ * A chunk list walked with Brent's cycle finding: a mark is left on the
+ * chunk reached after 1, 2, 4, 8 ... steps, and a list that comes round to
+ * its mark again is a cycle. Nothing records how many chunks a list may
+ * hold, and a mark costs one compare a step, so the walk stays as cheap as
+ * it was; a cycle shows within three times the chunks before it repeats.
+ */
+typedef struct chunk_walk {
+    const bump_chunk *mark; /* the chunk a cycle comes round to */
+    size_t steps, leap;     /* steps since the mark was left; when the next one is */
+} chunk_walk;
+
+#define CHUNK_WALK_INIT {NULL, 0, 1}
+
+/* Steps past c, which the caller proved; returns nonzero when c has been
+ * reached before (the list is a cycle). */
+static int chunk_walk_loops(chunk_walk *w, const bump_chunk *c)
+{
+    if (c == w->mark)
+        return 1;
+    if (++w->steps == w->leap) {
+        w->mark = c;
+        w->steps = 0;
+        w->leap *= 2;
+    }
     return 0;
 }
 
@@ -105,9 +135,12 @@ static int check_bin(bump_checker *ck, const warden_bump *bump, int k)
     const bump_bin *bin = &bump->bins[k];
     size_t slot = (size_t)16 << k, live = 0;
     int current_listed = bin->current == NULL;
+    chunk_walk walk = CHUNK_WALK_INIT;
     for (const bump_chunk *c = bin->chunks; c; c = c->next) {
         if (check_chunk(ck, bump, c, (uint32_t)k) || check_bin_chunk(ck, c, k, &live))
             return 1;
+        if (chunk_walk_loops(&walk, c))
+            return bump_fail(ck, "bin %zu: chunk list has a cycle (chunk %p comes round again)", slot, (void *)c);
         current_listed |= c == bin->current;
     }
     if (!current_listed)
@@ -129,10 +162,21 @@ static int check_bin(bump_checker *ck, const warden_bump *bump, int k)
 
 static int check_large(bump_checker *ck, const warden_bump *bump)
 {
+    /* Reset walks the list from its first chunk and destroy unmaps that
+     * chunk last: it must be the one holding the arena. */
+    if (bump->large != bump_arena_chunk(bump))
+        return bump_fail(ck, "bump chunk list starts at %p, not at the chunk %p holding the arena",
+                         (void *)bump->large, (const void *)bump_arena_chunk(bump));
     int current_listed = 0, last_found = bump->last == NULL;
+    chunk_walk walk = CHUNK_WALK_INIT;
     for (const bump_chunk *c = bump->large; c; c = c->next) {
         if (check_chunk(ck, bump, c, BUMP_KIND_LARGE))
             return 1;
+        if (c->start != bump_space_start(bump, c))
+            return bump_fail(ck, "bump chunk %p: start %p, the allocator puts it at %p", (void *)c,
+                             (void *)c->start, (const void *)bump_space_start(bump, c));
+        if (chunk_walk_loops(&walk, c))
+            return bump_fail(ck, "bump chunk list has a cycle (chunk %p comes round again)", (void *)c);
         current_listed |= c == bump->large_current;
         last_found |= (const char *)bump->last >= c->start && (const char *)bump->last < c->top &&
                       c == bump->large_current;

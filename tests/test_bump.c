@@ -1,7 +1,8 @@
 /* test_bump.c — the segregated bump arena: bins and their O(1) reuse, the
  * bump pointer and in-place realloc of the last allocation, reset reusing
  * every chunk, zeroing, errors, misuse caught, the checker failing on
- * broken free lists, and two threads sharing one arena. */
+ * broken free lists, chunk headers and chunk lists, and two threads
+ * sharing one arena. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -562,6 +563,91 @@ START_TEST(test_check_catches_a_lost_bump_pointer)
 }
 END_TEST
 
+/* A checker that loops forever on the damage fails the test in seconds
+ * rather than at Check's timeout (wasm32-wasi has no alarm: the timeout). */
+#ifdef __wasi__
+#define check_deadline(seconds) ((void)0)
+#else
+#include <unistd.h>
+#define check_deadline(seconds) ((void)alarm(seconds))
+#endif
+
+/* Two bump chunks: the first (holding the arena) and a second one mapped
+ * for a request the first has no room left for. Returns the second. */
+static bump_chunk *second_bump_chunk(void)
+{
+    size_t big = BUMP_LARGE_CHUNK * 3 / 4;
+    char *a = warden_bump_alloc(arena, big, 16), *b = warden_bump_alloc(arena, big, 16);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_ptr_nonnull(b);
+    bump_chunk *first = arena->large, *second = first->next;
+    ck_assert_ptr_eq(pagemap_lookup(a), first);
+    ck_assert_ptr_nonnull(second);
+    ck_assert_ptr_eq(pagemap_lookup(b), second);
+    ck_assert_ptr_eq(b, second->start);
+    return second;
+}
+
+START_TEST(test_check_catches_a_chunk_list_cycle)
+{
+    char *s = warden_bump_alloc(arena, 8, 8);
+    bump_chunk *c = pagemap_lookup(s), *second = second_bump_chunk(), *first = arena->large;
+    char words[128];
+    check_deadline(10);
+    c->next = c; /* a bin's only chunk comes round again */
+    snprintf(words, sizeof words, "bin %u: chunk list has a cycle (chunk %p comes round again)", c->slot_size,
+             (void *)c);
+    expect_bump_broken(words);
+    c->next = NULL;
+    expect_bump_ok();
+    first->next = first; /* the bump space's first chunk, linked to itself */
+    snprintf(words, sizeof words, "bump chunk list has a cycle (chunk %p comes round again)", (void *)first);
+    expect_bump_broken(words);
+    first->next = second;
+    expect_bump_ok();
+    second->next = first; /* the last chunk, linked back to the first */
+    expect_bump_broken(words);
+    second->next = NULL;
+    check_deadline(0);
+    expect_bump_ok();
+    warden_bump_free(arena, s, 8, 8);
+}
+END_TEST
+
+START_TEST(test_check_catches_a_moved_bump_space_start)
+{
+    bump_chunk *second = second_bump_chunk(), *first = arena->large;
+    char *start = second->start, words[160];
+    second->start = (char *)second; /* a reset would hand out its header */
+    snprintf(words, sizeof words, "bump chunk %p: start %p, the allocator puts it at %p", (void *)second,
+             (void *)second, (void *)start);
+    expect_bump_broken(words);
+    second->start = start;
+    expect_bump_ok();
+    start = first->start;
+    first->start = (char *)arena; /* a reset would hand out the arena itself */
+    snprintf(words, sizeof words, "bump chunk %p: start %p, the allocator puts it at %p", (void *)first,
+             (void *)arena, (void *)start);
+    expect_bump_broken(words);
+    first->start = start;
+    expect_bump_ok();
+}
+END_TEST
+
+START_TEST(test_check_catches_a_moved_bump_space_head)
+{
+    bump_chunk *second = second_bump_chunk(), *first = arena->large;
+    char words[160];
+    ck_assert_ptr_eq(arena->large_current, second);
+    arena->large = second; /* the chunk holding the arena drops out of the list */
+    snprintf(words, sizeof words, "bump chunk list starts at %p, not at the chunk %p holding the arena",
+             (void *)second, (void *)first);
+    expect_bump_broken(words);
+    arena->large = first;
+    expect_bump_ok();
+}
+END_TEST
+
 /* ---- threads (not on wasm32-wasi, which has none) ------------------------------------------ */
 #ifndef __wasi__
 #include <pthread.h>
@@ -648,6 +734,9 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_check_catches_overwritten_chunk_headers);
     tcase_add_test(tc, test_check_catches_broken_bin_chunks);
     tcase_add_test(tc, test_check_catches_a_lost_bump_pointer);
+    tcase_add_test(tc, test_check_catches_a_chunk_list_cycle);
+    tcase_add_test(tc, test_check_catches_a_moved_bump_space_start);
+    tcase_add_test(tc, test_check_catches_a_moved_bump_space_head);
 #ifndef __wasi__
     tcase_add_test(tc, test_two_threads_share_an_arena);
 #endif
