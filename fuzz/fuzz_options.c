@@ -9,9 +9,11 @@
  * buffer, and the options are untouched. The input is the string itself
  * (to its first NUL), in a block of its own size, so a read past it is
  * ASan's to see. The first byte also picks the error buffer's size (1..256),
- * to exercise truncation. */
+ * to exercise truncation. With help=1, the table of keys it prints has a
+ * row for each key of options.inc, in order. */
 #define _POSIX_C_SOURCE 200809L /* strnlen */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +59,38 @@ static void within_bounds(const options *o)
 #undef OPTION
 }
 
+/* help=1: the table options_table prints at start-up has its two heading
+ * lines, then one row per key of options.inc, in its order. */
+static char table[16384];
+static size_t table_len;
+
+static void keep_table(const char *text, size_t len)
+{
+    if (table_len + len >= sizeof table)
+        harness_fail("options: the help table is over %zu bytes", sizeof table);
+    memcpy(table + table_len, text, len);
+    table_len += len;
+    table[table_len] = 0;
+}
+
+static void table_has_every_key(void)
+{
+    table_len = 0;
+    options_table(keep_table);
+    const char *at = strchr(table, '\n');
+    at = at ? strchr(at + 1, '\n') : NULL;
+    char row[64];
+#define OPTION(key, kind, def, least, most, meaning)                                                       \
+    snprintf(row, sizeof row, "\n| `%s` |", #key);                                                         \
+    if (!at || strncmp(at, row, strlen(row)) != 0)                                                          \
+        harness_fail("options: the help table has no row for %s where expected", #key);                    \
+    at = strchr(at + 1, '\n');
+#include "options.inc"
+#undef OPTION
+    if (!at || at[1] != 0)
+        harness_fail("options: the help table has rows past the last key");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1); /* its own block: a read past the NUL shows */
@@ -74,6 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc = options_parse(&o, text, err, err_size);
     if (rc == 0) {
         within_bounds(&o);
+        if (o.help)
+            table_has_every_key();
         described_len[0] = described_len[1] = 0;
         options_describe(&o, keep0);
         if (described_len[0] < 16 || described[0][described_len[0] - 1] != '\n')

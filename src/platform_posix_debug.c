@@ -532,10 +532,12 @@ static long converse(pid_t pid, int in_fd, int from_fd, const char *input, size_
     if (open_in)
         close(in_fd);
     close(from_fd);
-    int status;
+    int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     out[got] = '\0';
+    if (got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
+        return -1; /* exec_filter's: the program could not be run */
     return (long)got;
 }
 
