@@ -36,7 +36,7 @@
  * with PATH unset, of empty names, into too small a buffer;
  * platform_run_filter with cat (the answer is the input, cut to the
  * buffer, also when more than the pipes hold), with a program that does
- * not exist (no answer), and out of file descriptors (-1, and a stack is
+ * not exist (-1), and out of file descriptors (-1, and a stack is
  * still put in words, module+offset). */
 #define _POSIX_C_SOURCE 200809L /* open_memstream, ftruncate, setenv, strtok_r */
 #include <ctype.h>
