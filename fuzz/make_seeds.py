@@ -59,6 +59,25 @@ def heap_seeds():
         F(0, 0, 10) + F(0, 1, 2000) + F(3, 0, 3000) + F(A["realloc_slot"], 1, 7) + F(5)
     s["quarantine"] = heap_header(quarantine=True, growth=0) + b"".join(F(0, i, 500) for i in range(12)) + \
         b"".join(F(4, i) for i in range(0, 12, 2)) + F(0, 0, 500) + F(A["free_all"])
+    # op 6's probes by its alignment bits (fuzz_heap.c): 1 refusals, 2 the
+    # malloc layer's calls, 3..7 death probes (id by size % 4), 8..15 damage
+    # the checker must find (kind by size % 4 as well)
+    damage = lambda slot, k: F(6, slot, k // 8, 8 + k % 8)
+    death = lambda k: F(6, 0, k % 4, 3 + k // 4)
+    q = heap_header(quarantine=True, growth=0)
+    s["probe-damage-headers"] = h + b"".join(F(0, i, 64) for i in range(4)) + F(4, 2) + \
+        b"".join(damage(1, k) for k in range(12)) + damage(3, 9) + damage(0, 8) + F(6, 0, 9, 8)
+    s["probe-damage-lists"] = h + F(0, 0, 64) + F(0, 1, 64) + F(0, 2, 64) + F(4, 1) + \
+        b"".join(damage(0, k) for k in range(12, 18))
+    s["probe-damage-region"] = h + F(0, 0, 100) + F(0, 1, 60000) + b"".join(damage(0, k) for k in range(18, 23)) + \
+        damage(1, 21)
+    s["probe-damage-counts"] = h + F(0, 0, 64) + b"".join(damage(0, k) for k in range(23, 32))
+    s["probe-damage-quarantine"] = q + b"".join(F(0, i, 500) for i in range(4)) + F(4, 1) + F(4, 2) + \
+        b"".join(damage(0, k) for k in range(23, 32))
+    s["probe-death"] = h + F(0, 0, 100) + b"".join(death(k) for k in range(20))
+    s["probe-refusals"] = h + F(0, 0, 100) + F(0, 1, 300000) + F(6, 0, 0, 1) + F(6, 1, 1, 1) + F(6, 1, 0x25, 1)
+    s["probe-layer-above"] = heap_header(buckets=2, first=3) + F(0, 0, 100) + F(0, 1, 70000) + F(0, 2, 100) + \
+        F(4, 1) + F(6, 0, 0, 2) + F(6, 2, 3, 2) + F(0, 3, 5000) + F(6, 3, 1, 2) + F(6, 0, 0x46, 2)
     rnd = random.Random(1)
     s["random-walk"] = heap_header(buckets=3, region=1) + b"".join(
         F(rnd.randrange(8), rnd.randrange(32), rnd.choice([rnd.randrange(200), rnd.randrange(5000),
@@ -195,7 +214,9 @@ def main():
                             ("alloc_300k", op(0, 2, 300000)), ("calloc_100", op(1, 3, 100)),
                             ("aligned_4k", op(2, 4, 100, 11)), ("aligned_64k", op(2, 5, 16, 15)),
                             ("realloc_grow", op(3, 0, 2000)), ("realloc_shrink", op(3, 0, 8)),
-                            ("free", op(4, 0)), ("free_all", op(5)), ("again", op(7, 1, 48))]))
+                            ("free", op(4, 0)), ("free_all", op(5)), ("again", op(7, 1, 48)),
+                            ("refusals", op(6, 0, 0, 1)), ("layer_above", op(6, 0, 0, 2)),
+                            ("death", op(6, 0, 0, 3)), ("damage", op(6, 0, 1, 8))]))
     with open(os.path.join(HERE, "bump.dict"), "w") as f:
         f.write(dictionary([("alloc_16", op(0, 0, 16)), ("alloc_128", op(0, 1, 128)),
                             ("alloc_2k", op(0, 2, 2000)), ("zeroed_64", op(1, 3, 64)),
