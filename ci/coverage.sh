@@ -16,8 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-FLOOR_REPLAY_LINES=76.5
-FLOOR_SUITE_LINES=96.5
+FLOOR_REPLAY_LINES=92.0
+FLOOR_SUITE_LINES=96.8
 
 ci/deps.sh
 ci/deps.sh clang llvm
