@@ -266,7 +266,9 @@ static void release(void *ctx, shadow *m, unsigned s)
     m->slot[s].p = NULL;
 }
 
-static void *allocate(const op *o, size_t *align)
+/* A block of o's kind; its alignment in *align and the bytes the program
+ * may use of it in *size (pvalloc's: whole pages). */
+static void *allocate(const op *o, size_t *align, size_t *size)
 {
     void *p = NULL;
     size_t bad;
@@ -291,6 +293,7 @@ static void *allocate(const op *o, size_t *align)
             return call->valloc(o->size);
         default:
             *align = PLATFORM_PAGE;
+            *size = o->size ? (o->size + PLATFORM_PAGE - 1) & ~(PLATFORM_PAGE - 1) : PLATFORM_PAGE;
             return call->pvalloc(o->size);
         }
     default:
@@ -961,10 +964,11 @@ static void run_op(shadow *m, const op *o)
     }
     if (!sl->p && (o->code <= 2 || o->code == 7)) {
         size_t align;
-        void *p = allocate(o, &align);
+        size_t size = o->size;
+        void *p = allocate(o, &align, &size);
         if (!p)
             harness_fail("allocation of %zu bytes (alignment %zu) failed", o->size, align);
-        shadow_put(m, o->slot, p, o->size, align, o->fill);
+        shadow_put(m, o->slot, p, size, align, o->fill);
         return;
     }
     if (o->code == 3) {

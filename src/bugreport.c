@@ -1,6 +1,7 @@
 /* bugreport.c — writing the debug profile's reports (bugreport.h). One
  * report at a time (a lock), built in a static buffer and written in one
- * piece; each (kind, block) once. */
+ * piece; each (kind, block, allocation stack) once: a block freed and its
+ * address handed out again from another place is another bug. */
 #include "bugreport.h"
 
 #include "platform.h"
@@ -19,6 +20,7 @@ static unsigned reports;
 static struct seen {
     const char *kind;
     const void *at;
+    stack_id alloc_stack;
 } seen[SEEN_MAX];
 static unsigned seen_count;
 static char text[TEXT_MAX];
@@ -36,10 +38,10 @@ static int seen_before(const bug *b)
 {
     const void *at = b->block ? b->block : b->addr;
     for (unsigned i = 0; i < seen_count; i++)
-        if (seen[i].kind == b->kind && seen[i].at == at)
+        if (seen[i].kind == b->kind && seen[i].at == at && seen[i].alloc_stack == b->alloc_stack)
             return 1;
     if (seen_count < SEEN_MAX)
-        seen[seen_count++] = (struct seen){b->kind, at};
+        seen[seen_count++] = (struct seen){b->kind, at, b->alloc_stack};
     return 0;
 }
 

@@ -27,8 +27,8 @@ typedef struct bug {
 /* halt: abort after a report; thread: the caller's thread number (for the
  * "found by" line) is asked of thread_of each time. */
 void bugreport_setup(int halt, uint32_t (*thread_of)(void));
-/* Reports b unless a bug of its kind on its block (or address) was reported
- * before; aborts when halting. */
+/* Reports b unless a bug of its kind on its block (or address), allocated
+ * at the same stack, was reported before; aborts when halting. */
 void bugreport(const bug *b);
 /* The leak report's groups: the blocks of one kind allocated at one stack. */
 enum { LEAK_DIRECT, LEAK_INDIRECT, LEAK_REACHABLE, LEAK_KINDS };
