@@ -821,6 +821,25 @@ static void free_with_header_overwritten(void *ctx)
     front_free(p);
 }
 
+/* By slot; each is given the op's size. */
+typedef struct guard_probe {
+    unsigned id;
+    void (*run)(void *ctx);
+    const char *want;
+} guard_probe;
+
+static const guard_probe guard_probes[] = {
+    {46, read_past_guarded, "heap-buffer-overflow"},
+    {47, read_freed_guarded, "heap-use-after-free"},
+    {48, fault_of_its_own, "its handler ran"},
+    {49, restart_with_mprotect, "the log held the report"},
+    {50, read_before_guarded, "heap-buffer-underflow"},
+    {51, read_unused_slot, "wild-access"},
+    {52, fill_the_pool, "every slot of the guard pool is in use"},
+    {53, damage_leaving_quarantine, "heap-use-after-free"},
+    {54, free_with_header_overwritten, "was overwritten"},
+};
+
 static void probe_guard_faults(const op *o)
 {
     size_t size = o->size;
@@ -829,35 +848,9 @@ static void probe_guard_faults(const op *o)
      * PROT_NONE page of the program's own through */
     if (FUZZ_UNDER_VALGRIND())
         return;
-    switch (o->slot % 9) {
-    case 4:
-        harness_expect_report(50, read_before_guarded, NULL, "heap-buffer-underflow");
-        break;
-    case 5:
-        harness_expect_report(51, read_unused_slot, NULL, "wild-access");
-        break;
-    case 6:
-        harness_expect_report(52, fill_the_pool, NULL, "every slot of the guard pool is in use");
-        break;
-    case 7:
-        harness_expect_report(53, damage_leaving_quarantine, NULL, "heap-use-after-free");
-        break;
-    case 8:
-        harness_expect_report(54, free_with_header_overwritten, NULL, "was overwritten");
-        break;
-    case 0:
-        harness_expect_report(46, read_past_guarded, &size, "heap-buffer-overflow");
-        break;
-    case 1:
-        harness_expect_report(47, read_freed_guarded, &size, "heap-use-after-free");
-        break;
-    case 2:
-        harness_expect_report(size % 3 ? 54 + size % 3 : 48, fault_of_its_own, &size, "its handler ran");
-        break;
-    default:
-        harness_expect_report(49, restart_with_mprotect, &size, "the log held the report");
-        break;
-    }
+    const guard_probe *g = &guard_probes[o->slot % (sizeof guard_probes / sizeof guard_probes[0])];
+    unsigned id = g->run == fault_of_its_own && size % 3 ? 54 + size % 3 : g->id; /* one a way to install it */
+    harness_expect_report(id, g->run, &size, g->want);
 }
 
 /* Probe 3, by size % 8: 0 (release) a freed pointer answers as no live
