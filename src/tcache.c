@@ -17,23 +17,30 @@ static const bucket_site cache_site = {"free", "double free", "invalid free"};
 
 #define TCACHE_REFILL_MAX 256u     /* blocks one refill takes at most */
 
-static size_t bin_bytes;           /* tcache_setup's class_bytes */
+static uint32_t bin_caps[TCACHE_CLASSES]; /* each class's cap, from tcache_setup's class_bytes */
 static platform_lock list_lock;    /* guards caches and the parked flags */
 static tcache *caches;             /* every cache made */
 static tcache_stats counts;        /* relaxed atomics: slow paths only */
 
-static uint32_t cap_of(size_t c)
+/* A class's cap: class_bytes of its blocks, 8 to 1024 (0: caches off). */
+static uint32_t cap_for(size_t class_bytes, size_t c)
 {
-    size_t block_bytes = (c + 2) << GRANULE_SHIFT;
-    size_t cap = bin_bytes / block_bytes;
-    if (bin_bytes == 0)
+    size_t cap = class_bytes / ((c + 2) << GRANULE_SHIFT);
+    if (class_bytes == 0)
         return 0;
     return (uint32_t)(cap < 8 ? 8 : cap > 1024 ? 1024 : cap);
 }
 
+/* (a table: the checker asks every bin's after every fuzzed operation) */
+static uint32_t cap_of(size_t c)
+{
+    return bin_caps[c];
+}
+
 void tcache_setup(size_t class_bytes)
 {
-    bin_bytes = class_bytes;
+    for (size_t c = 0; c < TCACHE_CLASSES; c++)
+        bin_caps[c] = cap_for(class_bytes, c);
     platform_lock_init(&list_lock);
 }
 
