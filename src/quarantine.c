@@ -2,6 +2,8 @@
  *
  *   ring[head % SLOTS] ... ring[(tail - 1) % SLOTS]   oldest .. newest
  *
+ * Entries hide their blocks' addresses from the leak check (entry).
+ *
  * Invariants: tail - head < SLOTS; held == the bytes of those entries,
  * <= limit once a put returns, as a rule (a put lets OUT_MAX blocks out at
  * most, so a big block in may leave it over for a few puts). A thread's
@@ -13,10 +15,22 @@
 
 #define SLOTS ((size_t)1 << 20) /* 16 MiB of address space, touched as used */
 
+/* An entry keeps its block's address XORed with HIDDEN: the leak check
+ * scans the ring and the threads' batches as roots (warden's own mappings
+ * and TLS are the process's memory), and an entry a block has left behind
+ * (the ring is written over only a million blocks later) would reach the
+ * block that has that address now, and hide its leak. */
+#define HIDDEN ((uintptr_t)0xa5a5a5a5a5a5a5a5u)
+
 typedef struct entry {
-    void *block;
+    uintptr_t hidden; /* the block's address ^ HIDDEN */
     size_t bytes;
 } entry;
+
+static void *entry_block(const entry *e)
+{
+    return (void *)(e->hidden ^ HIDDEN);
+}
 
 static entry *ring;
 static size_t head, tail, held, limit;
@@ -43,7 +57,7 @@ static WARDEN_TLS size_t batch_count;
  * first bytes and its last (where a tail canary starts). */
 static void prefetch_entry(const entry *e)
 {
-    const char *b = e->block;
+    const char *b = entry_block(e);
     __builtin_prefetch(b - 64);
     __builtin_prefetch(b);
     if (e->bytes > 128)
@@ -82,7 +96,7 @@ static void put_batch(void (*leave)(void *block, size_t bytes))
     for (size_t i = 0; i < gone; i++) {
         if (i + AHEAD < gone)
             prefetch_entry(&out[i + AHEAD]);
-        leave(out[i].block, out[i].bytes);
+        leave(entry_block(&out[i]), out[i].bytes);
     }
 }
 
@@ -92,7 +106,7 @@ void quarantine_put(void *block, size_t bytes, void (*leave)(void *block, size_t
         leave(block, bytes);
         return;
     }
-    batch[batch_count++] = (entry){block, bytes};
+    batch[batch_count++] = (entry){(uintptr_t)block ^ HIDDEN, bytes};
     if (batch_count == BATCH)
         put_batch(leave);
 }
@@ -109,7 +123,7 @@ void quarantine_walk(void (*fn)(void *block, void *ctx), void *ctx)
         return;
     platform_lock_acquire(&quarantine_mutex);
     for (size_t i = head; i != tail; i++)
-        fn(ring[i % SLOTS].block, ctx);
+        fn(entry_block(&ring[i % SLOTS]), ctx);
     platform_lock_release(&quarantine_mutex);
 }
 

@@ -136,6 +136,28 @@ NOINLINE static void lose_list(int cycle)
         head->next->next = head;
 }
 
+/* Allocates and frees 100-byte blocks until one comes back at an address
+ * freed before (it went through the quarantine and left it), and loses
+ * that one: nothing warden keeps of the first block there may reach it.
+ * The addresses seen are kept XORed, out of the leak scan's sight. */
+#define SEEN_MASK ((uintptr_t)0x3c3c3c3c3c3c3c3c)
+static uintptr_t seen_before[1 << 16];
+
+NOINLINE static void lose_a_reused_block(void)
+{
+    for (int i = 0; i < 1000000; i++) {
+        char *p = allocate_block(100);
+        uintptr_t *at = &seen_before[((uintptr_t)p >> 4) % (sizeof seen_before / sizeof seen_before[0])];
+        if (*at == ((uintptr_t)p ^ SEEN_MASK)) {
+            memset(p, 3, 100);
+            return;
+        }
+        *at = (uintptr_t)p ^ SEEN_MASK;
+        release_block(p);
+    }
+    printf("no address came back\n");
+}
+
 static volatile int holding;
 
 static void *hold_on_stack(void *arg)
@@ -337,6 +359,9 @@ int main(int argc, char **argv)
         release_block(p);
     } else if (!strcmp(kind, "leak")) { /* nothing points at it: a direct leak */
         memset(allocate_block(100), 1, 100);
+        scrub_stack();
+    } else if (!strcmp(kind, "leak_reused")) { /* a block at an address the quarantine held before */
+        lose_a_reused_block();
         scrub_stack();
     } else if (!strcmp(kind, "leak_indirect")) { /* the child only through the lost head */
         lose_list(0);

@@ -95,6 +95,10 @@ debug segv_handler_chained 0 "the program's own handler ran" "survived segv_hand
 # leaks: found by reachability at exit (status 23), grouped by allocation stack
 debug leak 23 "survived leak" "ERROR: memory leaks: 100 bytes in 1 block lost" "Direct leak of 100 bytes in 1 block" \
   @allocate_block @main "SUMMARY: 100 bytes leaked in 1 block"
+# a block at an address freed before, its quarantine entry long gone: still lost
+out=$(WARDEN_OPTIONS=quarantine_bytes=64k "$run" "$bugs" leak_reused 2>&1); rc=$?
+[ "$rc" -eq 23 ] && grep -qF "ERROR: memory leaks: 100 bytes in 1 block lost" <<< "$out" \
+  && echo "ok   leak_reused (23)" || { fail "leak_reused: exit $rc"; echo "$out" >&2; }
 debug leak_indirect 23 "ERROR: memory leaks: 64 bytes in 2 blocks lost" "Direct leak of 32 bytes in 1 block" \
   "Indirect leak of 32 bytes in 1 block" @allocate_head @allocate_child @lose_list
 section_names leak_indirect "Direct leak" allocate_head
