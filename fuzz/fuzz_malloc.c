@@ -59,6 +59,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "bugreport.h"
 #include "debug.h"
 #include "depot.h"
 #include "front.h"
@@ -174,10 +175,20 @@ static const api c_api = {wfz_malloc, wfz_free, wfz_calloc, wfz_realloc, wfz_rea
                           wfz_aligned_alloc, wfz_memalign, wfz_valloc, wfz_pvalloc, wfz_malloc_usable_size};
 static const api *call = &front_api;
 
+/* Addresses the harness keeps of blocks it does not hold: XORed with this,
+ * so that the leak check (a conservative scan of every root, the
+ * harness's statics among them) does not take them for the program's. */
+#define HIDE_MASK ((uintptr_t)0x5a5a5a5a5a5a5a5a)
+
 static struct stale {
-    unsigned char *p; /* the slot's last freed block, or NULL */
+    uintptr_t hidden; /* the slot's last freed block, hidden (0: none) */
     size_t size;
 } stale[HARNESS_SLOTS];
+
+static unsigned char *stale_block(unsigned s)
+{
+    return stale[s].hidden ? (unsigned char *)(stale[s].hidden ^ HIDE_MASK) : NULL;
+}
 
 /* Slot s's block at p, size bytes, was just freed: its stale block now, and
  * no other slot's (an address freed, reused and freed again is the last
@@ -186,9 +197,9 @@ static struct stale {
 static void note_freed(unsigned s, unsigned char *p, size_t size)
 {
     for (unsigned k = 0; k < HARNESS_SLOTS; k++)
-        if (stale[k].p == p)
-            stale[k].p = NULL;
-    stale[s] = (struct stale){p, size};
+        if (stale_block(k) == p)
+            stale[k].hidden = 0;
+    stale[s] = (struct stale){(uintptr_t)p ^ HIDE_MASK, size};
 }
 
 static void setup(void)
@@ -246,6 +257,21 @@ static void count_blocks(const shadow *m, const char *after)
         harness_fail("after %s: the heaps count %zu blocks handed out, but the program holds %zu, the caches %zu "
                      "and the quarantine %zu",
                      after, sum.live_blocks, program, cached, quarantined);
+}
+
+/* The debug profile's reports so far (its reports go out of sight): only
+ * a probe may make one; any other operation that does has met a bug (a
+ * guard page fault the profile reported and opened, say) that no check
+ * would show. */
+static unsigned reports(void)
+{
+    return FUZZ_DEBUG ? bugreport_count() : 0;
+}
+
+static void no_report_since(unsigned said, const char *after)
+{
+    if (reports() != said)
+        harness_fail("after %s: the debug profile reported a bug (%u reports before, %u now)", after, said, reports());
 }
 
 static void check(shadow *m, const char *after)
@@ -386,7 +412,7 @@ static void find_in_quarantine(void *block, void *ctx)
  * ran after the last operation, so no thread's batch holds it). */
 static int quarantined(unsigned s)
 {
-    search probe = {stale[s].p, 0};
+    search probe = {stale_block(s), 0};
     if (!probe.block || guarded(probe.block))
         return 0;
     quarantine_walk(find_in_quarantine, &probe);
@@ -415,22 +441,35 @@ static void expect_found(unsigned char *at, const char *what, const void *block,
 
 /* The leak check now (debug profile), with one block just allocated and
  * its address kept only masked: every block the program holds is reached
- * (the model, a static, points at each), so what it finds lost is that
- * block or nothing (a stale copy of its address in a register or a dead
- * stack slot may still reach it: the scan is conservative). */
-#define HIDE_MASK ((uintptr_t)0x5a5a5a5a5a5a5a5a)
+ * (the model, a static, points at each), so what it finds lost is exactly
+ * that block. */
 static volatile uintptr_t hidden;
+
+/* In frames of their own, so that no live frame of the caller's holds the
+ * block's address, and the stack below it scrubbed of the dead ones. */
+static __attribute__((noinline)) void hide_new_block(size_t size)
+{
+    hidden = (uintptr_t)call->malloc(size) ^ HIDE_MASK;
+}
+
+static __attribute__((noinline)) void scrub_stack(void)
+{
+    volatile unsigned char dead[16384];
+    for (size_t i = 0; i < sizeof dead; i++)
+        dead[i] = 0;
+}
 
 static void probe_leaks(const op *o)
 {
     size_t size = o->size % 4096 + 1;
-    hidden = (uintptr_t)front_malloc(size) ^ HIDE_MASK;
+    hide_new_block(size);
     if (hidden == HIDE_MASK)
         harness_fail("allocation of %zu bytes failed", size);
+    scrub_stack();
     size_t lost = call == &c_api ? wfz_warden_leak_report() : front_leak_report();
-    front_free((void *)(hidden ^ HIDE_MASK));
-    if (lost != 0 && lost != size)
-        harness_fail("the leak check found %zu bytes lost, but the program lost only a %zu-byte block", lost, size);
+    call->free((void *)(hidden ^ HIDE_MASK));
+    if (lost != size)
+        harness_fail("the leak check found %zu bytes lost, but the program lost a %zu-byte block", lost, size);
 }
 
 /* ---- probe 3: the process around the layer ----------------------------------- */
@@ -446,6 +485,7 @@ typedef struct worker {
     void *theirs;
     void *own[8];
     int wait_fd; /* read before it ends (-1: none) */
+    int done;    /* its allocations and frees are made (atomic) */
 } worker;
 
 static void *work(void *arg)
@@ -457,6 +497,7 @@ static void *work(void *arg)
     front_free(w->theirs);
     for (unsigned i = 0; i < 8; i += 2)
         front_free(w->own[i]);
+    __atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
     char c;
     if (w->wait_fd >= 0 && read(w->wait_fd, &c, 1) != 1)
         harness_fail("a thread's wait failed");
@@ -465,7 +506,7 @@ static void *work(void *arg)
 
 static void run_thread(size_t size, int wait_through_leak_check)
 {
-    worker w = {size, front_malloc(size), {0}, -1};
+    worker w = {size, front_malloc(size), {0}, -1, 0};
     int fds[2] = {-1, -1};
     if (wait_through_leak_check && pipe(fds) == 0)
         w.wait_fd = fds[0];
@@ -473,10 +514,10 @@ static void run_thread(size_t size, int wait_through_leak_check)
     if (!w.theirs || pthread_create(&t, NULL, work, &w) != 0)
         harness_fail("no thread for the thread probe");
     if (w.wait_fd >= 0) {
-        while (!__atomic_load_n(&w.own[7], __ATOMIC_ACQUIRE)) /* its blocks made */
+        while (!__atomic_load_n(&w.done, __ATOMIC_ACQUIRE))
             sched_yield();
         size_t lost = front_leak_report();
-        if (lost != 0 && lost != w.size + 6 * 40 && lost != w.size + 2 * 40) /* (a stale copy: see probe_leaks) */
+        if (lost != 0) /* the blocks it holds are w's, on this stack */
             harness_fail("the leak check found %zu bytes lost while a thread held its blocks", lost);
         if (write(fds[1], "x", 1) != 1)
             harness_fail("cannot wake the thread");
@@ -665,17 +706,29 @@ static void own_handler(int sig)
     siglongjmp(own_fault, 1);
 }
 
-static unsigned char *guarded_block(size_t size)
+/* A block of size bytes in the heap, or (guarded) in the guard pool: the
+ * sampling guards one in guard_rate, so within 64 tries. */
+static unsigned char *block_where(size_t size, int guarded_one)
 {
     for (unsigned i = 0; i < 64; i++) {
         unsigned char *p = front_malloc(size);
-        if (p && guard_owns(p))
+        if (p && (guard_owns(p) != 0) == guarded_one)
             return p;
     }
-    harness_fail("no guarded block in 64 allocations of %zu bytes", size);
+    harness_fail("no %s block in 64 allocations of %zu bytes", guarded_one ? "guarded" : "unguarded", size);
 }
 
-static void read_past_guarded_block(size_t *ctx)
+static unsigned char *unguarded_block(size_t size)
+{
+    return block_where(size, 0);
+}
+
+static unsigned char *guarded_block(size_t size)
+{
+    return block_where(size, 1);
+}
+
+static void read_past_guarded(void *ctx)
 {
     size_t size = *(size_t *)ctx % 4000 + 1;
     unsigned char *p = guarded_block(size), *user, *start, *end;
@@ -684,15 +737,8 @@ static void read_past_guarded_block(size_t *ctx)
     (void)*(volatile unsigned char *)end; /* the guard page */
 }
 
-static void read_past_guarded(void *ctx)
-{
-    platform_set_error_fd(2);
-    read_past_guarded_block(ctx);
-}
-
 static void read_freed_guarded(void *ctx)
 {
-    platform_set_error_fd(2);
     unsigned char *p = guarded_block(*(size_t *)ctx % 4000 + 1);
     front_free(p);
     (void)*(volatile unsigned char *)p;
@@ -715,7 +761,6 @@ static void install_own_handler(size_t how)
 
 static void fault_of_its_own(void *ctx)
 {
-    platform_set_error_fd(2);
     install_own_handler(*(size_t *)ctx);
     unsigned char *page = platform_reserve(PLATFORM_PAGE);
     if (!page)
@@ -740,11 +785,13 @@ static void restart_with_mprotect(void *ctx)
     report_format(o.log_path, sizeof o.log_path, "%s/log", dir);
     if (debug_start(&o, err, sizeof err) != 0)
         harness_fail("the debug profile did not start again with guard_markers=0: %s", err);
-    read_past_guarded_block(ctx);
+    read_past_guarded(ctx);
     char name[400], text[2048];
     report_format(name, sizeof name, "%s/log.%u", dir, (unsigned)getpid());
     int fd = open(name, O_RDONLY | O_CLOEXEC);
     ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+    if (fd >= 0)
+        close(fd);
     unlink(name);
     rmdir(dir);
     text[n > 0 ? n : 0] = '\0';
@@ -760,7 +807,6 @@ static void restart_with_mprotect(void *ctx)
 static void read_before_guarded(void *ctx)
 {
     (void)ctx;
-    platform_set_error_fd(2);
     unsigned char *p = guarded_block(PLATFORM_PAGE);
     (void)*(volatile unsigned char *)(p - 1);
 }
@@ -769,8 +815,13 @@ static void read_before_guarded(void *ctx)
 static void read_unused_slot(void *ctx)
 {
     (void)ctx;
-    platform_set_error_fd(2);
-    (void)*(volatile unsigned char *)(guard_hi - PLATFORM_PAGE);
+    unsigned char *user, *start, *end;
+    for (uintptr_t page = guard_hi - PLATFORM_PAGE; page > guard_lo; page -= GUARD_SLOT_PAGES * PLATFORM_PAGE)
+        if (guard_block_of((void *)page, &user, &start, &end) != 0) { /* a slot holding no block, live or freed */
+            (void)*(volatile unsigned char *)page;
+            return;
+        }
+    harness_fail("every slot of the guard pool holds a block");
 }
 
 /* The profile started again with a pool of 64 slots, every allocation
@@ -778,7 +829,6 @@ static void read_unused_slot(void *ctx)
 static void fill_the_pool(void *ctx)
 {
     (void)ctx;
-    platform_set_error_fd(2);
     char err[300];
     options o = *wmalloc_options();
     o.guard_slots = 64;
@@ -796,11 +846,7 @@ static void fill_the_pool(void *ctx)
 static void damage_leaving_quarantine(void *ctx)
 {
     (void)ctx;
-    platform_set_error_fd(2);
-    unsigned char *p;
-    do
-        p = front_malloc(200);
-    while (guard_owns(p));
+    unsigned char *p = unguarded_block(200);
     front_free(p);
     p[junk_span(200) / 2] ^= 0x41;
     for (unsigned i = 0; i < 64; i++)
@@ -812,11 +858,7 @@ static void damage_leaving_quarantine(void *ctx)
 static void free_with_header_overwritten(void *ctx)
 {
     (void)ctx;
-    platform_set_error_fd(2);
-    unsigned char *p;
-    do
-        p = front_malloc(200);
-    while (guard_owns(p));
+    unsigned char *p = unguarded_block(200);
     memset(p - 24, 0x41, 8); /* the header's words before its canary */
     front_free(p);
 }
@@ -840,6 +882,19 @@ static const guard_probe guard_probes[] = {
     {54, free_with_header_overwritten, "was overwritten"},
 };
 
+typedef struct guard_run {
+    const guard_probe *g;
+    size_t size;
+} guard_run;
+
+/* The child: its reports to its standard error (the parent's pipe). */
+static void run_guard_probe(void *ctx)
+{
+    guard_run *r = ctx;
+    platform_set_error_fd(2);
+    r->g->run(&r->size);
+}
+
 static void probe_guard_faults(const op *o)
 {
     size_t size = o->size;
@@ -850,7 +905,8 @@ static void probe_guard_faults(const op *o)
         return;
     const guard_probe *g = &guard_probes[o->slot % (sizeof guard_probes / sizeof guard_probes[0])];
     unsigned id = g->run == fault_of_its_own && size % 3 ? 54 + size % 3 : g->id; /* one a way to install it */
-    harness_expect_report(id, g->run, &size, g->want);
+    guard_run r = {g, size};
+    harness_expect_report(id, run_guard_probe, &r, g->want);
 }
 
 /* Probe 3, by size % 8: 0 (release) a freed pointer answers as no live
@@ -860,9 +916,9 @@ static void probe_process(shadow *m, const op *o)
 {
     switch (o->size % 8) {
     case 0:
-        if (!FUZZ_DEBUG && stale[o->slot].p && !is_live_slot(m, stale[o->slot].p) &&
-            wmalloc_live_usable(stale[o->slot].p) != 0)
-            harness_fail("the freed block %p still answers as live", (void *)stale[o->slot].p);
+        if (!FUZZ_DEBUG && stale_block(o->slot) && !is_live_slot(m, stale_block(o->slot)) &&
+            wmalloc_live_usable(stale_block(o->slot)) != 0)
+            harness_fail("the freed block %p still answers as live", (void *)stale_block(o->slot));
         break;
     case 1: { /* a thread costs a sanitizer's build a millisecond: one probe in 16 */
         static unsigned asked;
@@ -917,18 +973,18 @@ static void probe(shadow *m, const op *o)
         break;
     case 5:
         if (quarantined(o->slot) && stale[o->slot].size)
-            expect_found(stale[o->slot].p + junk_span(stale[o->slot].size) / 2, "a write after free", stale[o->slot].p,
+            expect_found(stale_block(o->slot) + junk_span(stale[o->slot].size) / 2, "a write after free", stale_block(o->slot),
                          stale[o->slot].size);
         break;
     case 6:
         if (quarantined(o->slot)) {
             /* reported as a use after free; the size it had, as the program may go on */
-            if (front_usable_size(stale[o->slot].p) != stale[o->slot].size)
-                harness_fail("malloc_usable_size of the freed block %p is not its %zu bytes", (void *)stale[o->slot].p,
+            if (front_usable_size(stale_block(o->slot)) != stale[o->slot].size)
+                harness_fail("malloc_usable_size of the freed block %p is not its %zu bytes", (void *)stale_block(o->slot),
                              stale[o->slot].size);
-            front_free(stale[o->slot].p);
-            if (front_realloc(stale[o->slot].p, o->size + 1) != NULL)
-                harness_fail("realloc of the freed block %p gave a block", (void *)stale[o->slot].p);
+            front_free(stale_block(o->slot));
+            if (front_realloc(stale_block(o->slot), o->size + 1) != NULL)
+                harness_fail("realloc of the freed block %p gave a block", (void *)stale_block(o->slot));
         }
         break;
     case 7: {
@@ -1018,11 +1074,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *names[] = {"malloc", "calloc", "aligned alloc", "realloc", "free", "switch threads",
                                   "probe", "free+malloc"};
     while (input_next_op(&in, &o)) {
+        unsigned said = reports();
         run_op(&m, &o);
         check(&m, names[o.code]);
+        if (o.code != 6)
+            no_report_since(said, names[o.code]);
     }
+    unsigned said = reports();
     shadow_release_all(&m, release, NULL);
     check(&m, "the final frees");
+    no_report_since(said, "the final frees");
     /* Every cache back to its heap, unless the header keeps them: the next
      * input starts from heaps whose free blocks have coalesced and whose
      * empty regions went back (a check's cost follows the heaps' blocks,

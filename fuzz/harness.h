@@ -90,14 +90,17 @@ void harness_require_check(int rc, const char *why, const char *after);
 
 /* A death probe: misuse the allocator must stop the program for. Runs
  * fn(ctx) in a forked child whose standard error is a pipe (the engines'
- * signal handlers reset, so its abort is no crash of the fuzzing run); the
- * child must die of SIGABRT having written a line holding want. Once per
- * process for each id (0..63): the first input that reaches a probe pays
- * for the fork, later ones return at once (the replay reaches each). */
+ * handlers of fatal signals and SIGALRM reset, so its abort is no crash of
+ * the fuzzing run; no core; 20 seconds at most); the child must die of
+ * SIGABRT having written a line starting "warden:" that holds want. Once
+ * per process for each id (0..63): the first input that reaches a probe
+ * pays for the fork, later ones return at once. Where a sanitizer keeps
+ * its own handler (ASan's allow_user_segv_handler=0), the probe does not
+ * run. */
 void harness_expect_death(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want);
 /* The same for a report the program survives: fn(ctx) in a forked child
  * whose SIGSEGV handler stays warden's; the child must end with status 0
- * (fn returning, or platform_exit(0)) having written a line holding want
+ * (fn returning, or platform_exit(0)) having written text holding want
  * (NULL: anything). Once per process for each id. */
 void harness_expect_report(unsigned id, void (*fn)(void *ctx), void *ctx, const char *want);
 

@@ -99,19 +99,21 @@ def bump_seeds():
     s["aligned"] = h + F(B["aligned"], 0, 8, 6) + F(B["aligned"], 1, 200, 12) + F(B["aligned"], 2, 1, 7)
     s["zeroed-reuse"] = h + F(0, 0, 64) + F(4, 0) + F(B["zeroed"], 1, 60) + F(0, 2, 5000) + F(B["zeroed"], 3, 5000)
     s["big"] = h + F(0, 0, 700000) + F(0, 1, 900000) + F(3, 1, 1000000)
-    P = dict(checker=8, death=9, refusals=10, fill=11)  # op 6's alignment bits: the probes of fuzz_bump.c
+    # op 6's alignment bits: the probes of fuzz_bump.c (the checker's: kind = size % 21, variant = size / 21)
+    P = dict(checker=8, death=9, refusals=10, fill=11)
     s["probe-checker-bin"] = h + F(B["alloc"], 0, 24) + F(B["alloc"], 1, 24) + F(B["free"], 1) + F(B["alloc"], 2, 24) + \
-        b"".join(F(B["stats"], 0, k + 18 * v, P["checker"]) for k in range(18) for v in range(2)) + \
-        F(B["stats"], 0, 9 + 36, P["checker"]) + F(B["stats"], 0, 9 + 54, P["checker"])
+        b"".join(F(B["stats"], 0, k + 21 * v, P["checker"]) for k in range(21) for v in range(2)) + \
+        F(B["stats"], 0, 9 + 42, P["checker"]) + F(B["stats"], 0, 9 + 63, P["checker"])
     s["probe-checker-bump"] = h + F(B["alloc"], 0, 8) + F(B["alloc"], 2, 300) + b"".join(
-        F(B["stats"], sl, k + 18 * v, P["checker"]) for sl in (2, 3) for k in (0, 1, 2, 3, 4, 5, 16, 17) for v in range(2))
+        F(B["stats"], sl, k + 21 * v, P["checker"]) for sl in (2, 3) for k in (0, 1, 2, 3, 4, 5, 16, 17, 18, 19, 20)
+        for v in range(2))
     s["probe-death"] = h + F(B["alloc"], 0, 24) + F(B["alloc"], 1, 300) + \
         b"".join(F(B["stats"], 0, k, P["death"]) for k in range(12)) + F(B["stats"], 1, 8, P["death"])
     s["probe-refusals"] = h + F(B["alloc"], 0, 24) + F(B["alloc"], 2, 300) + F(B["stats"], 0, 2, P["refusals"]) + \
         F(B["stats"], 0, 3, P["refusals"]) + F(B["stats"], 2, 100, P["refusals"]) + F(B["stats"], 1, 40, P["refusals"]) + \
         F(B["stats"], 3, 600, P["refusals"]) + F(B["free"], 1) + F(B["realloc"], 3, 700)
     s["probe-fill"] = r + F(B["alloc"], 0, 100) + F(B["stats"], 0, 0, P["fill"]) + F(B["alloc"], 1, 100) + \
-        F(B["stats"], 1, 15, P["checker"]) + F(B["stats"], 1, 15 + 18, P["checker"]) + F(B["stats"], 1, 10, P["checker"]) + \
+        F(B["stats"], 1, 15, P["checker"]) + F(B["stats"], 1, 15 + 21, P["checker"]) + F(B["stats"], 1, 10, P["checker"]) + \
         F(B["free"], 0) + F(B["reset"]) + F(B["alloc"], 2, 100) + F(B["stats"], 2, 8, P["checker"])
     rnd = random.Random(2)
     s["random-walk"] = r + b"".join(
@@ -156,7 +158,7 @@ def malloc_seeds(debug):
         F(M["aligned"], 9, 1, 4) + F(3, 3, 200, 1) + F(3, 4, 0, 1)
     if debug:
         s["process-guard"] = h + F(0, 0, 100) + b"".join(F(M["probe"], k, 5 + 8 * k, P["stale"]) for k in range(9)) + \
-            F(M["probe"], 2, 13, P["stale"]) + F(M["probe"], 2, 21, P["stale"])
+            F(M["probe"], 2, 13, P["stale"]) + F(M["probe"], 2, 29, P["stale"])
         # the first block of an input is guarded (guard_rate=3), the next two not
         s["overflow"] = h + F(0, 0, 100) + F(0, 1, 100) + F(M["probe"], 1, 0, P["overflow"]) + \
             F(M["probe"], 0, 0, P["overflow"])

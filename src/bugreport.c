@@ -1,7 +1,8 @@
 /* bugreport.c — writing the debug profile's reports (bugreport.h). One
  * report at a time (a lock), built in a static buffer and written in one
  * piece; each (kind, block, allocation stack) once: a block freed and its
- * address handed out again from another place is another bug. */
+ * address handed out again from another place is another bug (with
+ * stack_depth=0 every stack is 0: each (kind, block) once). */
 #include "bugreport.h"
 
 #include "platform.h"

@@ -87,16 +87,10 @@ static int set_pages(unsigned char *from, size_t bytes, int accessible)
 int guard_setup(size_t slots, size_t sample_rate, int markers, size_t record_bytes, char *err, size_t err_size)
 {
     unsigned char *pool = NULL;
-    /* every piece of the pool's state, set here: a second set-up (a forked
-     * child's, say) starts from none of the first's */
-    pool_marked = 0;
-    pool_fresh = pool_fifo_len = pool_ready_count = 0;
-    pool_fifo_head = pool_fifo_tail = GUARD_NONE;
-    pool_frees = 0;
-    pool_said_full = 0;
+    int marked = 0;
     if (markers) {
         pool = platform_reserve_marked((slots ? slots : GUARD_MOST_SLOTS) * GUARD_STRIDE);
-        pool_marked = pool != NULL;
+        marked = pool != NULL;
         if (pool && !slots)
             slots = GUARD_MOST_SLOTS;
     }
@@ -120,6 +114,14 @@ int guard_setup(size_t slots, size_t sample_rate, int markers, size_t record_byt
         report_format(err, err_size, "cannot reserve its guard pool of %zu slots (out of address space)", slots);
         return -1;
     }
+    /* every piece of the pool's state, set here, once the pool is made: a
+     * second set-up (a forked child's, say) starts from none of the first's,
+     * and one that fails leaves the first as it was */
+    pool_marked = marked;
+    pool_fresh = pool_fifo_len = pool_ready_count = 0;
+    pool_fifo_head = pool_fifo_tail = GUARD_NONE;
+    pool_frees = 0;
+    pool_said_full = 0;
     pool_table = (slot *)(void *)m;
     pool_records = m + table;
     pool_record_size = record_bytes;
