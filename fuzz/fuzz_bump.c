@@ -1,10 +1,10 @@
 /* fuzz_bump.c — fuzzes warden_bump_*: each 4-byte operation allocates,
  * allocates zeroed, aligns, reallocs, frees or resets, and after every one
  * warden_bump_check and the shadow model must both pass. The header's first
- * byte picks how often reset may happen; the rest is reserved.
+ * byte's bit 0 lets reset happen (op 5); the rest is reserved.
  *
  * Ops: 0 alloc  1 alloc zeroed  2 aligned alloc  3 realloc  4 free
- *      5 reset (every slot dropped)  6 stats (alignment bits 0..7, 12..15),
+ *      5 reset (every slot dropped)  6 nothing (alignment bits 0..7, 12..15),
  *        or a probe chosen by the alignment bits, on the op's slot, its
  *        kind and variant (an offset, a bit, an alignment) by the size:
  *          8  the checker checked: one piece of metadata damaged, which
@@ -349,7 +349,7 @@ static void probe(warden_bump *bump, shadow *m, const op *o)
         probe_refusals(bump, m, o);
     else if (o->align_log == 11)
         probe_fill(bump);
-    /* else: stats, nothing to do */
+    /* else: nothing */
 }
 
 /* ---- operations ----------------------------------------------------------------------- */

@@ -11,7 +11,7 @@
  *         5 free everything  7 alloc again into a full slot (free first)
  *         6 a probe on the slot's block, chosen by the alignment bits, its
  *           kind by size % 4 (the size is otherwise unused):
- *             0      usable size (proved by the model)
+ *             0      the usable size of the slot's block, at least its size
  *             1      refusals: impossible sizes and calloc overflow (ENOMEM),
  *                    bad alignments and configurations (EINVAL), each leaving
  *                    the heap and the slot as they were; the NULL edges
@@ -636,7 +636,8 @@ static void probe(warden_heap *heap, shadow *m, const op *o)
         probe_layer_above(heap, m, o->fill);
     else if (o->align_log == 1)
         probe_refusals(heap, m, o->slot, o->fill);
-    /* 0: usable size, proved by the model */
+    else if (m->slot[o->slot].p && warden_heap_usable_size(heap, m->slot[o->slot].p) < m->slot[o->slot].size)
+        harness_fail("slot %u: usable size below the %zu bytes asked for", o->slot, m->slot[o->slot].size);
 }
 
 static void run_op(warden_heap *heap, shadow *m, const op *o)

@@ -26,7 +26,9 @@
  *         6 a probe, by the alignment bits (below)  7 free + malloc
  * Probes: 0 reallocarray overflowing  1 malloc_trim (slot 0, rarely), the
  *         leak check with one block lost (slot 1, debug profile)  2 impossible
- *         sizes, and malloc_stats' text
+ *         sizes, malloc_stats' text, the freed bytes held against the
+ *         quarantine's, and through the C names mallinfo, mallinfo2 and
+ *         warden_check_all
  *         3 the process around the layer, by size % 8: 0 (release) a freed
  *         pointer is no live block, 1 a real thread (allocating, freeing
  *         remotely both ways, ending; in the plain debug replay, slot 1,
@@ -690,14 +692,14 @@ static void probe_misuse(const shadow *m, const op *o)
     harness_expect_death(41 + u.kind, commit_misuse, &u, said[u.kind]);
 }
 
-/* The debug profile's guard pages, in a forked child whose SIGSEGV handler
- * is warden's (ids 46..49): a read past a guarded block and one of a freed
- * guarded block fault, are reported and the program goes on (halt_on_error
- * is 0); a fault of the program's own (a page it made inaccessible) goes to
- * the handler the program installed; and the profile started again with
- * mprotect'ed guard pages as many as the map count leaves room for
- * (guard_markers=0:guard_slots=0) and a log file (log_path) reports an
- * overflow there. */
+/* The debug profile's guard pages and reports, each in a forked child whose
+ * SIGSEGV handler is warden's (guard_probes below, ids 46..56): faults on
+ * guard pages are reported and the program goes on (halt_on_error is 0); a
+ * fault of the program's own (a page it made inaccessible) goes to the
+ * handler the program installed (by sigaction, signal or bsd_signal: ids
+ * 48, 55, 56); the profile started again with mprotect'ed guard pages as
+ * many as the map count leaves room for (guard_markers=0:guard_slots=0)
+ * and a log file (log_path) reports an overflow there. */
 static sigjmp_buf own_fault;
 
 static void own_handler(int sig)

@@ -456,6 +456,9 @@ static void filter_cat(const char *cat, size_t input_len, size_t out_cap)
 
 /* platform_find_program("cat") with PATH as path (NULL: unset), then PATH
  * as it was: the name found, executable, or NULL when expected. */
+/* platform_find_program("cat") with PATH set to path (NULL: unset) into
+ * cap bytes: must 1, it finds an executable .../cat that fits; -1, it finds
+ * none; 0, either. */
 static void find_cat(const char *path, size_t cap, int must)
 {
     char buf[300];
@@ -472,7 +475,8 @@ static void find_cat(const char *path, size_t cap, int must)
         unsetenv("PATH");
     free(saved);
     size_t n = got ? strlen(got) : 0;
-    if ((must && !got) || (got && (n >= cap || n < 4 || strcmp(got + n - 4, "/cat") != 0 || access(got, X_OK) != 0)))
+    if ((must > 0 && !got) || (must < 0 && got) ||
+        (got && (n >= cap || n < 4 || strcmp(got + n - 4, "/cat") != 0 || access(got, X_OK) != 0)))
         harness_fail("platform_find_program(cat) with PATH=%s, %zu bytes: '%s'", path ? path : "(unset)", cap,
                      got ? got : "(none)");
 }
@@ -482,8 +486,8 @@ static void probe_filter(void)
 {
     int cat_here = access("/bin/cat", X_OK) == 0 || access("/usr/bin/cat", X_OK) == 0;
     find_cat(NULL, 300, cat_here);  /* PATH unset: /usr/bin:/bin */
-    find_cat("::", 300, 0);          /* empty names only: none */
-    find_cat("/usr/bin:/bin", 8, 0); /* "/bin/cat" needs 9 bytes */
+    find_cat("::", 300, -1);          /* empty names only: none */
+    find_cat("/usr/bin:/bin", 8, -1); /* "/bin/cat" needs 9 bytes */
     char cat[300];
     if (cat_here && platform_find_program("cat", cat, sizeof cat)) {
         filter_cat(cat, 100000, 70000); /* more than a pipe each way, answer cut */
@@ -562,7 +566,8 @@ static void symbolize_with_tool(const uintptr_t *pcs, size_t n, unsigned call_li
     symbolize_proved(all, k, call_line, text, tool);
     symbolize_setup(0);
     probe_filter();
-    filter_starved("/bin/cat", all, k, call_line, text);
+    char cat[300];
+    filter_starved(platform_find_program("cat", cat, sizeof cat) ? cat : "/bin/cat", all, k, call_line, text);
 }
 
 /* The frames: the first byte of capture_at (symbolize looks up pc - 1), a

@@ -495,6 +495,13 @@ static void close_both(int fds[2])
     close(fds[1]);
 }
 
+static void reap(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+}
+
 /* The parent's side of platform_run_filter: feeds input to the child on
  * in_fd and reads its answer from from_fd into out, then reaps it. */
 static long converse(pid_t pid, int in_fd, int from_fd, const char *input, size_t input_len, char *out,
@@ -532,18 +539,16 @@ static long converse(pid_t pid, int in_fd, int from_fd, const char *input, size_
     if (open_in)
         close(in_fd);
     close(from_fd);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    reap(pid);
     out[got] = '\0';
-    if (got == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 127)
-        return -1; /* exec_filter's: the program could not be run */
     return (long)got;
 }
 
 /* The vfork child: stdin and stdout the pipes, stderr /dev/null, then the
- * filter (it only rewires fds and execs). */
-static _Noreturn void exec_filter(char *const argv[], const int in[2], const int from[2], int devnull)
+ * filter (it only rewires fds and execs); when execve fails, its errno
+ * down the close-on-exec pipe failed (a filter's own exit status, 127 or
+ * any, says nothing of that). */
+static _Noreturn void exec_filter(char *const argv[], const int in[2], const int from[2], int devnull, int failed)
 {
     char *const envp[] = {NULL};
     dup2(in[0], 0);
@@ -551,21 +556,26 @@ static _Noreturn void exec_filter(char *const argv[], const int in[2], const int
     if (devnull >= 0)
         dup2(devnull, 2);
     execve(argv[0], argv, envp);
-    _exit(127);
+    int e = errno;
+    ssize_t told = write(failed, &e, sizeof e);
+    _exit(told == (ssize_t)sizeof e ? 127 : 126);
 }
 
-/* The parent, once the child is started (pid) or not (pid < 0): its ends of
- * the pipes closed, then the conversation. */
-static long after_fork(pid_t pid, int in[2], int from[2], int devnull, const char *input, size_t input_len,
-                       char *out, size_t out_cap)
+/* The parent, once the child is started (pid), failed to (exec_failed) or
+ * not forked (pid < 0): its ends of the pipes closed, then the conversation. */
+static long after_fork(pid_t pid, int exec_failed, int in[2], int from[2], int devnull, const char *input,
+                       size_t input_len, char *out, size_t out_cap)
 {
     close(in[0]);
     close(from[1]);
     if (devnull >= 0)
         close(devnull);
-    if (pid < 0) {
+    if (pid < 0 || exec_failed) {
         close(in[1]);
         close(from[0]);
+        if (pid > 0)
+            reap(pid);
+        out[0] = '\0';
         return -1;
     }
     return converse(pid, in[1], from[0], input, input_len, out, out_cap);
@@ -580,14 +590,26 @@ long platform_run_filter(char *const argv[], const char *input, size_t input_len
         close_both(in);
         return -1;
     }
+    int failed[2];
+    if (pipe2(failed, O_CLOEXEC) != 0) {
+        close_both(in);
+        close_both(from);
+        return -1;
+    }
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     /* vfork: no fork handlers (warden's own would take every arena lock),
      * no copy of the address space. (What follows it is in functions of
-     * their own: the child shares the parent's coverage counters too.) */
+     * their own: the child shares the parent's coverage counters too.) The
+     * parent runs again once the child has exec'd (its end of failed
+     * closed) or written why not and left. */
     pid_t pid = vfork();
     if (pid == 0)
-        exec_filter(argv, in, from, devnull);
-    return after_fork(pid, in, from, devnull, input, input_len, out, out_cap);
+        exec_filter(argv, in, from, devnull, failed[1]);
+    close(failed[1]);
+    int e;
+    int exec_failed = pid > 0 && read(failed[0], &e, sizeof e) == (ssize_t)sizeof e;
+    close(failed[0]);
+    return after_fork(pid, exec_failed, in, from, devnull, input, input_len, out, out_cap);
 }
 
 void platform_flush_stdio(void)
