@@ -265,12 +265,6 @@ static void probe_death(warden_bump *bump, const shadow_slot *sl, unsigned kind,
 
 /* ---- refusals ------------------------------------------------------------------------- */
 
-static void require_refused(const void *p, int err, const char *what)
-{
-    if (p || errno != err)
-        harness_fail("%s: returned %p, errno %d, not NULL with errno %d", what, p, errno, err);
-}
-
 /* Requests the arena must refuse, each leaving it as it was; then the
  * empty-pointer edges of free, destroy and realloc. */
 static void probe_refusals(warden_bump *bump, shadow *m, const op *o)
@@ -278,13 +272,13 @@ static void probe_refusals(warden_bump *bump, shadow *m, const op *o)
     shadow_slot *sl = &m->slot[o->slot];
     size_t bad = o->size & 1 ? 0 : (size_t)3 << (o->size / 2 % 8); /* never a power of two */
     errno = 0;
-    require_refused(warden_bump_alloc(bump, o->size, bad), EINVAL, "alloc with a bad alignment");
+    harness_require_refused(warden_bump_alloc(bump, o->size, bad), EINVAL, "alloc with a bad alignment");
     errno = 0;
-    require_refused(warden_bump_alloc_zeroed(bump, o->size, bad), EINVAL, "alloc_zeroed with a bad alignment");
+    harness_require_refused(warden_bump_alloc_zeroed(bump, o->size, bad), EINVAL, "alloc_zeroed with a bad alignment");
     errno = 0;
-    require_refused(warden_bump_alloc(bump, SIZE_MAX / 2, 16), ENOMEM, "alloc of SIZE_MAX / 2 bytes");
+    harness_require_refused(warden_bump_alloc(bump, SIZE_MAX / 2, 16), ENOMEM, "alloc of SIZE_MAX / 2 bytes");
     errno = 0;
-    require_refused(warden_bump_alloc(bump, 200, (size_t)1 << (sizeof(size_t) * 8 - 2)), ENOMEM,
+    harness_require_refused(warden_bump_alloc(bump, 200, (size_t)1 << (sizeof(size_t) * 8 - 2)), ENOMEM,
                     "alloc at an alignment of a quarter of the address space");
     warden_bump_free(bump, NULL, o->size, bad); /* NULL: nothing to prove, alignment unread */
     warden_bump_destroy(NULL);
@@ -296,9 +290,9 @@ static void probe_refusals(warden_bump *bump, shadow *m, const op *o)
         return;
     }
     errno = 0;
-    require_refused(warden_bump_realloc(bump, sl->p, sl->size, o->size, bad), EINVAL, "realloc with a bad alignment");
+    harness_require_refused(warden_bump_realloc(bump, sl->p, sl->size, o->size, bad), EINVAL, "realloc with a bad alignment");
     errno = 0;
-    require_refused(warden_bump_realloc(bump, sl->p, sl->size, SIZE_MAX / 2, sl->align), ENOMEM,
+    harness_require_refused(warden_bump_realloc(bump, sl->p, sl->size, SIZE_MAX / 2, sl->align), ENOMEM,
                     "realloc to SIZE_MAX / 2 bytes");
     shadow_verify_contents(m, o->slot, "after a refused realloc");
 }

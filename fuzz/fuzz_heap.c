@@ -501,17 +501,11 @@ static void probe_death(warden_heap *heap, const shadow_slot *sl, unsigned kind)
 
 /* ---- refusals -------------------------------------------------------------------------- */
 
-static void require_refused(const void *p, int err, const char *what)
-{
-    if (p || errno != err)
-        harness_fail("%s: returned %p, errno %d, not NULL with errno %d", what, p, errno, err);
-}
-
 /* The call must return NULL with errno err. */
 #define REFUSED(call, err)                          \
     do {                                            \
         errno = 0;                                  \
-        require_refused((call), (err), #call);      \
+        harness_require_refused((call), (err), #call);      \
     } while (0)
 
 /* The largest request block_granules_for accepts: a block of 2^32 - 2

@@ -331,12 +331,6 @@ static void *allocate(const op *o, size_t *align, size_t *size)
 
 /* ---- probes ---------------------------------------------------------------- */
 
-static void expect_errno(void *p, int want, const char *what)
-{
-    if (p != NULL || errno != want)
-        harness_fail("%s gave %p with errno %d, not NULL with %d", what, p, errno, want);
-}
-
 /* malloc_stats' text: two lines, each "warden: stats: ...", the first
  * naming the two arenas. */
 static void stats_line(const char *text, size_t len)
@@ -380,11 +374,11 @@ static void probe_sizes(const shadow *m, const op *o)
         harness_fail("the front end holds %zu freed bytes, the quarantine %zu", front_held_bytes(), bytes);
     int saved = errno;
     errno = 0;
-    expect_errno(call->malloc(SIZE_MAX - o->size), ENOMEM, "malloc of an impossible size");
+    harness_require_refused(call->malloc(SIZE_MAX - o->size), ENOMEM, "malloc of an impossible size");
     errno = 0;
-    expect_errno(call->calloc(SIZE_MAX / 2 + 1 + o->size, 2), ENOMEM, "calloc of an overflowing product");
+    harness_require_refused(call->calloc(SIZE_MAX / 2 + 1 + o->size, 2), ENOMEM, "calloc of an overflowing product");
     errno = 0;
-    expect_errno(call->aligned_alloc(SIZE_MAX / 2 + 2, 16), EINVAL, "aligned_alloc of an alignment no power of two");
+    harness_require_refused(call->aligned_alloc(SIZE_MAX / 2 + 2, 16), EINVAL, "aligned_alloc of an alignment no power of two");
     void *p = &p;
     if (call->posix_memalign(&p, 24, o->size) != EINVAL || p != &p)
         harness_fail("posix_memalign with alignment 24 did not fail with EINVAL, leaving its pointer");
@@ -953,7 +947,7 @@ static void probe(shadow *m, const op *o)
     case 0:
         if (sl->p) {
             errno = 0;
-            expect_errno(call->reallocarray(sl->p, SIZE_MAX / 4 + 1, 8), ENOMEM, "reallocarray overflowing");
+            harness_require_refused(call->reallocarray(sl->p, SIZE_MAX / 4 + 1, 8), ENOMEM, "reallocarray overflowing");
             shadow_verify_contents(m, o->slot, "after a failed reallocarray");
         }
         break;

@@ -45,6 +45,12 @@ _Noreturn void harness_fail(const char *fmt, ...)
     abort();
 }
 
+void harness_require_refused(const void *p, int err, const char *what)
+{
+    if (p || errno != err)
+        harness_fail("%s: returned %p, errno %d, not NULL with errno %d", what, p, errno, err);
+}
+
 void harness_require_check(int rc, const char *why, const char *after)
 {
     if (rc != 0)

@@ -85,6 +85,9 @@ void shadow_realloc(shadow *m, unsigned s, void *p, size_t new_size);
 void shadow_verify_all(shadow *m);
 /* Calls release(ctx, m, s) for every live slot s, in slot order. */
 void shadow_release_all(shadow *m, void (*release)(void *ctx, shadow *m, unsigned s), void *ctx);
+/* A request the allocator must refuse: p NULL and errno err, else aborts
+ * naming what. */
+void harness_require_refused(const void *p, int err, const char *what);
 /* Makes a checker's verdict an invariant: aborts with why when rc != 0. */
 void harness_require_check(int rc, const char *why, const char *after);
 

@@ -48,7 +48,7 @@ static bump_chunk *chunk_map(warden_bump *owner, size_t size, uint32_t kind)
     c->kind = kind;
     c->slot_size = kind == BUMP_KIND_LARGE ? 0 : (uint32_t)slot_size_of((int)kind);
     c->size = size;
-    c->start = c->top = (char *)c + BUMP_CHUNK_HEADER;
+    c->start = c->top = bump_chunk_space(c);
     c->end = (char *)c + size;
     san_area_fence(c->start, (size_t)(c->end - c->start));
     return c;

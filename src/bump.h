@@ -88,6 +88,13 @@ struct warden_bump {
     void *last;                /* the most recent bump allocation, or NULL */
 };
 
+/* Where a chunk's space starts (its first slot, or its first byte of bump
+ * space): just past its header. */
+static inline char *bump_chunk_space(const bump_chunk *c)
+{
+    return (char *)(uintptr_t)c + BUMP_CHUNK_HEADER;
+}
+
 /* The chunk holding the arena: warden_bump_create puts the arena at the
  * start of its first chunk's space, just past the header. */
 static inline bump_chunk *bump_arena_chunk(const warden_bump *bump)
@@ -96,12 +103,12 @@ static inline bump_chunk *bump_arena_chunk(const warden_bump *bump)
 }
 
 /* Where a bump chunk's space starts: past the arena and a redzone in the
- * arena's chunk, past the header in any other. */
+ * arena's chunk, where any chunk's does in any other. */
 static inline char *bump_space_start(const warden_bump *bump, const bump_chunk *c)
 {
     if (c == bump_arena_chunk(bump))
         return (char *)(uintptr_t)bump + ((sizeof *bump + 15) & ~(size_t)15) + BUMP_REDZONE;
-    return (char *)(uintptr_t)c + BUMP_CHUNK_HEADER;
+    return bump_chunk_space(c);
 }
 
 static inline uint64_t bump_seal_of(const warden_bump *bump)

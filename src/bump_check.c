@@ -80,7 +80,7 @@ static int popcount64(uint64_t x)
 static int check_bin_chunk(bump_checker *ck, const bump_chunk *c, int k, size_t *live)
 {
     size_t slot = (size_t)16 << k;
-    if (c->size != PLATFORM_CHUNK || c->slot_size != slot || c->start != (const char *)c + BUMP_CHUNK_HEADER)
+    if (c->size != PLATFORM_CHUNK || c->slot_size != slot || c->start != bump_chunk_space(c))
         return bump_fail(ck, "bin %zu chunk %p: shape overwritten", slot, (void *)c);
     if ((size_t)(c->top - c->start) % slot != 0)
         return bump_fail(ck, "bin %zu chunk %p: top %p not on a slot boundary", slot, (void *)c, (void *)c->top);
