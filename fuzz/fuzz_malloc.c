@@ -66,6 +66,7 @@
 #include "depot.h"
 #include "front.h"
 #include "harness.h"
+#include "interpose.h"
 #include "options.h"
 #include "platform.h"
 #include "platform_debug.h"
@@ -117,30 +118,9 @@
 static tcache *thread_cache[2];
 static unsigned self;
 
-/* libwarden-malloc's exports, built in under the prefix wfz_
+/* libwarden-malloc's exports (interpose.h), built in under the prefix wfz_
  * (fuzz/CMakeLists.txt): header bit 2 has an input allocate, reallocate
  * and free through them, as a program's calls arrive. */
-void *wfz_malloc(size_t size);
-void wfz_free(void *ptr);
-void *wfz_calloc(size_t count, size_t size);
-void *wfz_realloc(void *ptr, size_t size);
-void *wfz_reallocarray(void *ptr, size_t count, size_t size);
-int wfz_posix_memalign(void **out, size_t alignment, size_t size);
-void *wfz_aligned_alloc(size_t alignment, size_t size);
-void *wfz_memalign(size_t alignment, size_t size);
-void *wfz_valloc(size_t size);
-void *wfz_pvalloc(size_t size);
-size_t wfz_malloc_usable_size(void *ptr);
-int wfz_malloc_trim(size_t pad);
-void wfz_malloc_stats(void);
-struct mallinfo2 wfz_mallinfo2(void);
-struct mallinfo wfz_mallinfo(void);
-int wfz_warden_check_all(char *why, size_t why_size);
-size_t wfz_warden_leak_report(void);
-int wfz_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
-void (*wfz_signal(int sig, void (*handler)(int)))(int);
-void (*wfz_bsd_signal(int sig, void (*handler)(int)))(int);
-
 typedef struct api {
     void *(*malloc)(size_t size);
     void (*free)(void *ptr);
@@ -748,7 +728,7 @@ static void install_own_handler(size_t how)
     sa.sa_handler = own_handler;
     sigemptyset(&sa.sa_mask);
     int refused = how % 3 == 0   ? wfz_sigaction(SIGSEGV, &sa, NULL) != 0
-                  : how % 3 == 1 ? wfz_signal(SIGSEGV, own_handler) == SIG_ERR
+                  : how % 3 == 1 ? warden_interposed_signal(SIGSEGV, own_handler) == SIG_ERR
                                  : wfz_bsd_signal(SIGSEGV, own_handler) == SIG_ERR;
     struct sigaction now;
     if (refused || wfz_sigaction(SIGSEGV, NULL, &now) != 0 || now.sa_handler != own_handler)

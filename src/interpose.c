@@ -11,96 +11,88 @@
 #include <stdlib.h>
 
 #include "front.h"
+#include "interpose.h"
 #include "platform_debug.h"
 #include "wmalloc.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
-/* WARDEN_PREFIX: the same entry points under prefixed names (NAME(malloc)
- * is WARDEN_PREFIXmalloc), beside the C library's own: the malloc fuzz
- * harness drives them so, inside a fuzzer whose malloc stays its own. Such
- * a build starts at its first call, with the options of then. */
-#ifndef WARDEN_PREFIX
-#define WARDEN_PREFIX
 /* Start-up at load time too, not only at the first call: a bad
- * WARDEN_OPTIONS stops even a program that never allocates. */
+ * WARDEN_OPTIONS stops even a program that never allocates. (A prefixed
+ * build, interpose.h, starts at its first call, with the options of then.) */
+#ifndef WARDEN_PREFIX
 __attribute__((constructor)) static void boot(void)
 {
     front_boot();
 }
 #endif
-#define NAME_CAT(a, b) a##b
-#define NAME_EXPAND(a, b) NAME_CAT(a, b)
-#define NAME(n) NAME_EXPAND(WARDEN_PREFIX, n)
-#define SYMBOL_TEXT(n) #n
-#define SYMBOL(n) SYMBOL_TEXT(n)
 
-EXPORT void *NAME(malloc)(size_t size)
+EXPORT void *WARDEN_NAME(malloc)(size_t size)
 {
     return front_malloc(size);
 }
 
-EXPORT void NAME(free)(void *ptr)
+EXPORT void WARDEN_NAME(free)(void *ptr)
 {
     front_free(ptr);
 }
 
-EXPORT void *NAME(calloc)(size_t count, size_t size)
+EXPORT void *WARDEN_NAME(calloc)(size_t count, size_t size)
 {
     return front_calloc(count, size);
 }
 
-EXPORT void *NAME(realloc)(void *ptr, size_t size)
+EXPORT void *WARDEN_NAME(realloc)(void *ptr, size_t size)
 {
     return front_realloc(ptr, size);
 }
 
-EXPORT void *NAME(reallocarray)(void *ptr, size_t count, size_t size)
+EXPORT void *WARDEN_NAME(reallocarray)(void *ptr, size_t count, size_t size)
 {
     return front_reallocarray(ptr, count, size);
 }
 
-EXPORT int NAME(posix_memalign)(void **out, size_t alignment, size_t size)
+EXPORT int WARDEN_NAME(posix_memalign)(void **out, size_t alignment, size_t size)
 {
     return front_posix_memalign(out, alignment, size);
 }
 
-EXPORT void *NAME(aligned_alloc)(size_t alignment, size_t size)
+EXPORT void *WARDEN_NAME(aligned_alloc)(size_t alignment, size_t size)
 {
     return front_aligned_alloc(alignment, size);
 }
 
-EXPORT void *NAME(memalign)(size_t alignment, size_t size)
+EXPORT void *WARDEN_NAME(memalign)(size_t alignment, size_t size)
 {
     return front_memalign(alignment, size);
 }
 
-EXPORT void *NAME(valloc)(size_t size)
+EXPORT void *WARDEN_NAME(valloc)(size_t size)
 {
     return front_valloc(size);
 }
 
-EXPORT void *NAME(pvalloc)(size_t size)
+EXPORT void *WARDEN_NAME(pvalloc)(size_t size)
 {
     return front_pvalloc(size);
 }
 
-EXPORT size_t NAME(malloc_usable_size)(void *ptr)
+EXPORT size_t WARDEN_NAME(malloc_usable_size)(void *ptr)
 {
     return front_usable_size(ptr);
 }
 
-EXPORT int NAME(malloc_trim)(size_t pad)
+EXPORT int WARDEN_NAME(malloc_trim)(size_t pad)
 {
     return wmalloc_trim(pad);
 }
 
-EXPORT void NAME(malloc_stats)(void)
+EXPORT void WARDEN_NAME(malloc_stats)(void)
 {
     wmalloc_print_stats(platform_write_stderr); /* the stderr of now, as glibc's */
 }
 
-EXPORT struct mallinfo2 NAME(mallinfo2)(void)
+EXPORT struct mallinfo2 WARDEN_NAME(mallinfo2)(void)
 {
     wmalloc_info i;
     wmalloc_get_info(&i);
@@ -113,9 +105,9 @@ EXPORT struct mallinfo2 NAME(mallinfo2)(void)
     return m;
 }
 
-EXPORT struct mallinfo NAME(mallinfo)(void)
+EXPORT struct mallinfo WARDEN_NAME(mallinfo)(void)
 {
-    struct mallinfo2 m2 = NAME(mallinfo2)();
+    struct mallinfo2 m2 = WARDEN_NAME(mallinfo2)();
     struct mallinfo m = {0};
     m.arena = (int)m2.arena;
     m.ordblks = (int)m2.ordblks;
@@ -124,12 +116,12 @@ EXPORT struct mallinfo NAME(mallinfo)(void)
     return m;
 }
 
-EXPORT int NAME(warden_check_all)(char *why, size_t why_size)
+EXPORT int WARDEN_NAME(warden_check_all)(char *why, size_t why_size)
 {
     return front_check_all(why, why_size);
 }
 
-EXPORT size_t NAME(warden_leak_report)(void)
+EXPORT size_t WARDEN_NAME(warden_leak_report)(void)
 {
     return front_leak_report();
 }
@@ -137,25 +129,17 @@ EXPORT size_t NAME(warden_leak_report)(void)
 /* SIGSEGV stays warden's once guard pages are on: a handler the program
  * installs is kept as the one warden chains to for faults not its own.
  * (glibc's signal does not go through sigaction: both are interposed.) */
-EXPORT int NAME(sigaction)(int sig, const struct sigaction *act, struct sigaction *old)
+EXPORT int WARDEN_NAME(sigaction)(int sig, const struct sigaction *act, struct sigaction *old)
 {
     return platform_sigaction(sig, act, old);
 }
 
-typedef void (*signal_handler)(int);
-
-/* Named by its symbol: glibc's <signal.h>, read in the unity build without
- * _DEFAULT_SOURCE, renames a definition of signal to __sysv_signal, and
- * the program's signal(SIGSEGV, ...) then went to glibc and took guard
- * page faults from warden (found by a coverage test). */
-signal_handler interposed_signal(int sig, signal_handler handler) __asm__(SYMBOL(NAME(signal)));
-
-EXPORT signal_handler interposed_signal(int sig, signal_handler handler)
+EXPORT warden_signal_handler warden_interposed_signal(int sig, warden_signal_handler handler)
 {
     return platform_signal(sig, handler);
 }
 
-EXPORT signal_handler NAME(bsd_signal)(int sig, signal_handler handler)
+EXPORT warden_signal_handler WARDEN_NAME(bsd_signal)(int sig, warden_signal_handler handler)
 {
     return platform_signal(sig, handler);
 }
