@@ -273,12 +273,18 @@ static void parse_line(const char *s, size_t len, size_t k, int tool, frame_line
     if (strncmp(line, head, h) != 0 || !isxdigit((unsigned char)line[h]))
         harness_fail("symbolize_stack: line %zu does not start '%s<hex>': '%s'", k, head, line);
     l->pc = (uintptr_t)strtoull(line + h, &end, 16);
-    char *open = NULL;
-    for (char *p = end; (p = strstr(p, " (")) != NULL; p++)
-        open = p; /* the last " (": a name may hold parentheses */
-    if (!open || line[len - 1] != ')')
+    if (line[len - 1] != ')')
         harness_fail("symbolize_stack: line %zu does not end in ' (MODULE+0xOFF)': '%s'", k, line);
     line[len - 1] = '\0';
+    /* WHERE starts at the first " (" that leaves one: a name may hold
+     * parentheses, and so may a module ("prog (deleted)": the kernel's
+     * name for a program file replaced while it runs) */
+    char *open = NULL;
+    for (char *p = end; !open && (p = strstr(p, " (")) != NULL; p++)
+        if (is_where(p + 2))
+            open = p;
+    if (!open)
+        harness_fail("symbolize_stack: line %zu does not end in ' (MODULE+0xOFF)': '%s)'", k, line);
     snprintf(l->where, sizeof l->where, "%s", open + 2);
     *open = '\0';
     snprintf(l->mid, sizeof l->mid, "%s", end);
