@@ -29,8 +29,8 @@
  *         sizes, malloc_stats' text, the freed bytes held against the
  *         quarantine's, and through the C names mallinfo, mallinfo2 and
  *         warden_check_all
- *         3 the process around the layer, by size % 8: 0 (release) a freed
- *         pointer is no live block, 1 a real thread (allocating, freeing
+ *         3 the process around the layer (malloc_process.c), by size % 8:
+ *         0 (release) a freed pointer is no live block, 1 a real thread (allocating, freeing
  *         remotely both ways, ending; in the plain debug replay, slot 1,
  *         blocked through a leak check), 2 fork (both processes go on),
  *         3 damage to a thread cache that tcache_check must find (the kind
