@@ -74,12 +74,13 @@
 
 /* Small caches, so bins overflow and drain; two arenas, one per thread. */
 #define RELEASE_OPTIONS "arenas=2:tcache_bytes=1k:central_bytes=2k:pool_bytes=64m"
-/* Every part of the profile on; a quarantine small enough to verify after
- * every operation; reports (the probes') go on, unsymbolized, and leave the
+/* Every part of the profile on; a quarantine and a guard pool small enough
+ * to verify after every operation (the pool's check walks its freed slots,
+ * and 64 of them come round for reuse sooner than 256); reports (the probes') go on, unsymbolized, and leave the
  * exit status alone. */
 #define DEBUG_OPTIONS                                                                                          \
     RELEASE_OPTIONS ":redzone=16:quarantine_bytes=4k:junk_alloc=1:junk_free=1:stack_depth=8:guard_rate=3"   \
-                    ":guard_slots=256:halt_on_error=0:exitcode=0:symbolize=0"
+                    ":guard_slots=64:halt_on_error=0:exitcode=0:symbolize=0"
 
 tcache *thread_cache[2];
 static unsigned self;
