@@ -68,6 +68,7 @@ static uint32_t pool_fifo_head = GUARD_NONE, pool_fifo_tail = GUARD_NONE;
 static size_t pool_fifo_len;
 static size_t pool_keep;    /* GUARD_FIFO_KEEP, or a quarter of a smaller pool */
 static uint64_t pool_frees; /* slots ever put in the FIFO (for guard_check) */
+static uint64_t pool_taken; /* slots ever taken out of it, reused or dropped (opened) */
 static size_t pool_rate;
 static int pool_said_full;
 static int pool_marked; /* guard markers, not mprotect */
@@ -120,7 +121,7 @@ int guard_setup(size_t slots, size_t sample_rate, int markers, size_t record_byt
     pool_marked = marked;
     pool_fresh = pool_fifo_len = pool_ready_count = 0;
     pool_fifo_head = pool_fifo_tail = GUARD_NONE;
-    pool_frees = 0;
+    pool_frees = pool_taken = 0;
     pool_said_full = 0;
     pool_table = (slot *)(void *)m;
     pool_records = m + table;
@@ -165,6 +166,7 @@ static uint32_t take_slot(void)
         if (pool_fifo_head == GUARD_NONE)
             pool_fifo_tail = GUARD_NONE;
         pool_fifo_len--;
+        pool_taken++;
         if (!pool_table[i].opened)
             return i;
     }
@@ -276,6 +278,7 @@ static void fifo_push(uint32_t i)
         pool_table[pool_fifo_tail].next = i;
     pool_fifo_tail = i;
     pool_fifo_len++;
+    pool_frees++;
 }
 
 void guard_free(const void *user)
@@ -303,7 +306,6 @@ void guard_free(const void *user)
         platform_purge(e - bytes, bytes - PLATFORM_PAGE);
     platform_lock_acquire(&guard_mutex);
     fifo_push((uint32_t)i);
-    pool_frees++;
     platform_lock_release(&guard_mutex);
 }
 
@@ -357,6 +359,10 @@ int guard_check(char *why, size_t why_size)
     }
     if (!bad && n != pool_fifo_len)
         bad = "the FIFO holds fewer slots than it counts";
+    /* every freed slot passes through the FIFO: one that went round it
+     * was reused without waiting its turn, full pool or not */
+    if (!bad && pool_frees != pool_taken + pool_fifo_len)
+        bad = "a freed slot was reused without passing through the FIFO";
     /* a slot leaves the FIFO only while more than pool_keep wait, or when
      * no fresh slot is left: fewer waiting means one was reused too soon */
     if (!bad && pool_fresh < pool_slots && pool_fifo_len < (pool_frees < pool_keep ? pool_frees : pool_keep))
