@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
@@ -41,6 +42,16 @@ static void copy_name(char *to, size_t cap, const char *from)
     to[i] = '\0';
 }
 
+/* The program's own file name, read once (a report names it in every frame). */
+static char exe_path[sizeof ((platform_module *)0)->path];
+static pthread_once_t exe_once = PTHREAD_ONCE_INIT;
+
+static void read_exe_path(void)
+{
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = '\0';
+}
+
 static int module_visit(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
@@ -63,11 +74,10 @@ static int module_visit(struct dl_phdr_info *info, size_t size, void *arg)
     s->out->hi = hi;
     const char *name = info->dlpi_name;
     if (!name || !name[0]) { /* the program itself */
-        ssize_t n = readlink("/proc/self/exe", s->out->path, sizeof s->out->path - 1);
-        s->out->path[n > 0 ? n : 0] = '\0';
-    } else {
-        copy_name(s->out->path, sizeof s->out->path, name);
+        pthread_once(&exe_once, read_exe_path);
+        name = exe_path;
     }
+    copy_name(s->out->path, sizeof s->out->path, name);
     s->found = 1;
     return 1;
 }
