@@ -117,17 +117,33 @@ static block *program_block(const shadow *m)
     return NULL;
 }
 
-static void expect_cache_damage_found(tcache *tc, const char *what)
+/* size bytes of tc at at changed to bad's: tcache_check must find it; then put back. */
+static void expect_damage_found(tcache *tc, void *at, const void *bad, size_t size, const char *what)
 {
     char why[300];
-    if (!tcache_check(tc, why, sizeof why))
+    unsigned char was[sizeof(void *)];
+    memcpy(was, at, size);
+    memcpy(at, bad, size);
+    int found = tcache_check(tc, why, sizeof why);
+    memcpy(at, was, size);
+    if (!found)
         harness_fail("a thread cache with %s passed its check", what);
+}
+
+static void expect_slot_damage_found(tcache *tc, block **at, block *bad, const char *what)
+{
+    expect_damage_found(tc, at, &bad, sizeof bad, what);
+}
+
+static void expect_count_damage_found(tcache *tc, uint32_t *at, uint32_t bad, const char *what)
+{
+    expect_damage_found(tc, at, &bad, sizeof bad, what);
 }
 
 static void probe_cache_damage(const shadow *m, const op *o)
 {
     tcache *tc = thread_cache[o->slot & 1], *other = thread_cache[!(o->slot & 1)];
-    tcache_bin *bin = NULL, *next = NULL, *same = NULL;
+    tcache_bin *bin = NULL, *next = NULL, *same = NULL; /* tc's first two bins in use; a class both use */
     for (size_t c = 0; c < TCACHE_CLASSES; c++)
         if (tc->bins[c].count) {
             if (!bin)
@@ -140,60 +156,32 @@ static void probe_cache_damage(const shadow *m, const op *o)
     block *mine = program_block(m);
     switch (o->fill % 7) {
     case 0:
-        if (bin) {
-            uint32_t was = bin->count;
-            bin->count = bin->cap + 1;
-            expect_cache_damage_found(tc, "a bin over its cap");
-            bin->count = was;
-        }
+        if (bin)
+            expect_count_damage_found(tc, &bin->count, bin->cap + 1, "a bin over its cap");
         break;
     case 1:
-        if (bin && mine) {
-            block *was = bin->slots[0];
-            bin->slots[0] = mine;
-            expect_cache_damage_found(tc, "a program's block in a bin");
-            bin->slots[0] = was;
-        }
+        if (bin && mine)
+            expect_slot_damage_found(tc, &bin->slots[0], mine, "a program's block in a bin");
         break;
     case 2:
-        if (bin && next) {
-            block *was = bin->slots[0];
-            bin->slots[0] = next->slots[0];
-            expect_cache_damage_found(tc, "a block in another class's bin");
-            bin->slots[0] = was;
-        }
+        if (bin && next)
+            expect_slot_damage_found(tc, &bin->slots[0], next->slots[0], "a block in another class's bin");
         break;
     case 3:
-        if (same) {
-            tcache_bin *mine_bin = &tc->bins[same - other->bins];
-            block *was = mine_bin->slots[0];
-            mine_bin->slots[0] = same->slots[0];
-            expect_cache_damage_found(tc, "a block of the other arena");
-            mine_bin->slots[0] = was;
-        }
+        if (same)
+            expect_slot_damage_found(tc, &tc->bins[same - other->bins].slots[0], same->slots[0],
+                                     "a block of the other arena");
         break;
     case 4:
-        if (bin && bin->count > 1) {
-            block *was = bin->slots[1];
-            bin->slots[1] = bin->slots[0];
-            expect_cache_damage_found(tc, "a block cached twice");
-            bin->slots[1] = was;
-        }
+        if (bin && bin->count > 1)
+            expect_slot_damage_found(tc, &bin->slots[1], bin->slots[0], "a block cached twice");
         break;
-    case 5: {
-        uint32_t was = tc->remote_count;
-        tc->remote_count = TCACHE_REMOTE + 1;
-        expect_cache_damage_found(tc, "a remote buffer over its size");
-        tc->remote_count = was;
+    case 5:
+        expect_count_damage_found(tc, &tc->remote_count, TCACHE_REMOTE + 1, "a remote buffer over its size");
         break;
-    }
     default:
-        if (tc->remote_count && mine) {
-            block *was = tc->remote[0];
-            tc->remote[0] = mine;
-            expect_cache_damage_found(tc, "a program's block in the remote buffer");
-            tc->remote[0] = was;
-        }
+        if (tc->remote_count && mine)
+            expect_slot_damage_found(tc, &tc->remote[0], mine, "a program's block in the remote buffer");
         break;
     }
 }
