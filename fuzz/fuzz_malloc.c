@@ -140,6 +140,11 @@ unsigned char *stale_block(unsigned s)
     return stale[s].hidden ? (unsigned char *)(stale[s].hidden ^ HIDE_MASK) : NULL;
 }
 
+void forget_stale(void)
+{
+    memset(stale, 0, sizeof stale);
+}
+
 /* Slot s's block at p, size bytes, was just freed: its stale block now, and
  * no other slot's (an address freed, reused and freed again is the last
  * freer's: an older record would have a probe write past the new block's
@@ -412,6 +417,7 @@ static void probe_leaks(const op *o)
     scrub_stack();
     size_t lost = call == &c_api ? wfz_warden_leak_report() : front_leak_report();
     call->free((void *)(hidden ^ HIDE_MASK));
+    forget_stale();
     if (lost != size)
         harness_fail("the leak check found %zu bytes lost, but the program lost a %zu-byte block", lost, size);
 }
@@ -533,7 +539,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     call = data[0] & 4u ? &c_api : &front_api;
     if (FUZZ_DEBUG)
         guard_sample_restart();
-    memset(stale, 0, sizeof stale);
+    forget_stale();
     /* static: the leak check's roots hold it (a frame may be on a
      * sanitizer's fake stack, which no scan of the stack sees) */
     static shadow m;

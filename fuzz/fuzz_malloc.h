@@ -46,6 +46,10 @@ void become(unsigned thread);
 int guarded(const void *p);
 /* Slot s's last freed block (NULL: none), and whether p is a live slot's. */
 unsigned char *stale_block(unsigned s);
+/* Every slot's record of its last freed block dropped: the layer handed
+ * out and took back blocks the model does not see (a real thread's, the
+ * leak probe's), so a recorded address may be another block's now. */
+void forget_stale(void);
 int is_live_slot(const shadow *m, const void *p);
 /* The bytes of a freed block of size bytes the profile's junk covers. */
 size_t junk_span(size_t size);

@@ -79,6 +79,7 @@ static void run_thread(size_t size, int wait_through_leak_check)
     pthread_join(t, NULL);
     for (unsigned i = 1; i < 8; i += 2)
         front_free(w.own[i]);
+    forget_stale();
     if (fds[0] >= 0) {
         close(fds[0]);
         close(fds[1]);
