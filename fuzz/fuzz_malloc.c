@@ -31,9 +31,9 @@
  *         warden_check_all
  *         3 the process around the layer (malloc_process.c), by size % 8:
  *         0 (release) a freed pointer is no live block, 1 a real thread
- *         when size / 8 % 16 is 0 (allocating, freeing remotely both
- *         ways, ending; in the plain debug replay, slot 1, blocked
- *         through a leak check), 2 fork (both processes go on),
+ *         (one such probe in 16 of a process, the first always;
+ *         allocating, freeing remotely both ways, ending; in the plain
+ *         debug replay, slot 1, blocked through a leak check), 2 fork (both processes go on),
  *         3 damage to a thread cache that tcache_check must find (the kind
  *         by the fill byte), 4 (release) misuse that must stop the program,
  *         in a forked child (the kind by slot), 5 (debug) guard page

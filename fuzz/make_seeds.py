@@ -140,12 +140,12 @@ def malloc_seeds(debug):
     # (malloc_trim: slot 0 and a fill byte under 16, which size 92 gives)
     s["probes"] = h + F(0, 0, 100) + F(4, 0) + F(0, 1, 50) + b"".join(
         F(M["probe"], 0 if k == 1 else 1, 92 if k == 1 else 7, k) for k in range(4))
-    # probe 3, by size % 8: a real thread (1, when size / 8 % 16 is 0), fork (2), damage to a thread
+    # probe 3, by size % 8: a real thread (1, one call in 16), fork (2), damage to a thread
     # cache (3, the kind by the fill byte), misuse that stops a release
     # build (4, the kind by slot), guard page faults (5, debug, by slot)
     held = F(0, 0, 100) + F(0, 1, 48) + F(0, 2, 48) + F(0, 3, 200) + F(0, 5, 48) + F(4, 1) + F(4, 2) + \
         F(M["switch"]) + F(0, 4, 48) + F(0, 6, 48) + F(4, 4) + F(4, 6) + F(0, 7, 48) + F(M["switch"]) + F(4, 7)
-    s["process"] = h + held + F(M["probe"], 0, 129, P["stale"]) + F(M["probe"], 1, 1, P["stale"]) + \
+    s["process"] = h + held + F(M["probe"], 1, 9, P["stale"]) + F(M["probe"], 1, 1, P["stale"]) + \
         F(M["probe"], 0, 2, P["stale"]) + b"".join(F(M["probe"], k, 3 + 8 * k, P["stale"]) for k in range(12))
     s["process-misuse"] = h + held + b"".join(F(M["probe"], k, 4, P["stale"]) for k in range(5))
     # header bit 2: through libwarden-malloc's exports (the C names, prefixed wfz_)
