@@ -393,8 +393,7 @@ static void require_frame(size_t nl, harness_frame f, const char *text)
  * its own platform_find_program, so that a search missing one shows. */
 static int symbolizer_on_path(void)
 {
-    static const char *const names[] = {"llvm-symbolizer", "llvm-symbolizer-16", "llvm-symbolizer-15",
-                                        "llvm-symbolizer-14"};
+    static const char *const names[] = SYMBOLIZE_TOOLS;
     const char *path = getenv("PATH");
     char dirs[4096], file[4400];
     snprintf(dirs, sizeof dirs, "%s", path ? path : "/usr/bin:/bin");

@@ -23,8 +23,7 @@ static const char *find_tool(void)
     if (!tool_wanted)
         return NULL;
     if (tool_state == 0) {
-        static const char *const names[] = {"llvm-symbolizer", "llvm-symbolizer-16", "llvm-symbolizer-15",
-                                            "llvm-symbolizer-14"};
+        static const char *const names[] = SYMBOLIZE_TOOLS;
         tool_state = -1;
         for (size_t i = 0; i < sizeof names / sizeof names[0] && tool_state < 0; i++)
             if (platform_find_program(names[i], tool, sizeof tool))

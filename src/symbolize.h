@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The symbolizers looked for on PATH, in this order. */
+#define SYMBOLIZE_TOOLS {"llvm-symbolizer", "llvm-symbolizer-16", "llvm-symbolizer-15", "llvm-symbolizer-14"}
+
 /* Whether to run the symbolizer (0: module+offset only). */
 void symbolize_setup(int use_tool);
 /* Appends the lines "    #i 0xPC in FUNCTION FILE:LINE (MODULE+0xOFF)" for
