@@ -66,12 +66,9 @@ static void release(void *ctx, shadow *m, unsigned s)
  *   lists:       18 a chunk list that comes round (bin or bump space)
  *                19 a bump chunk's start moved down  20 the bump space
  *                headed by another chunk than the arena's */
-static const char *damage(warden_bump *bump, bump_chunk *c, char *p, unsigned kind, size_t v)
+/* Kinds 0..8: the chunk's header (6..8 a bin chunk's). */
+static const char *damage_chunk(bump_chunk *c, warden_bump *bump, unsigned kind, size_t v)
 {
-    int in_bin = c->kind != BUMP_KIND_LARGE;
-    if (kind >= 6 && kind <= 15 && !in_bin)
-        return NULL;
-    bump_bin *bin = in_bin ? &bump->bins[c->kind] : NULL;
     size_t slot = c->slot_size;
     switch (kind) {
     case 0: c->arena = (warden_bump *)((char *)bump + 16 * (1 + v % 4)); return "owner or kind overwritten";
@@ -91,13 +88,21 @@ static const char *damage(warden_bump *bump, bump_chunk *c, char *p, unsigned ki
         c->top = c->top + d <= c->end ? c->top + d : c->top - d;
         return "not on a slot boundary";
     }
-    case 8: {
+    default: {
         size_t handed = (size_t)(c->top - c->start) / slot;
         if (handed >= BUMP_BITMAP_WORDS * 64)
             return NULL;
         c->used[handed / 64] |= (uint64_t)1 << (handed % 64);
         return "live past the top";
     }
+    }
+}
+
+/* Kinds 9..15: the bin of the chunk, whose slot at p is live. */
+static const char *damage_bin(bump_bin *bin, bump_chunk *c, warden_bump *bump, char *p, unsigned kind, size_t v)
+{
+    size_t slot = c->slot_size;
+    switch (kind) {
     case 9:
         if (v & 1) {
             size_t i = (size_t)(p - c->start) / slot;
@@ -112,11 +117,19 @@ static const char *damage(warden_bump *bump, bump_chunk *c, char *p, unsigned ki
     case 13: bin->free = v & 1 && c->top < c->end ? c->top : p + 1 + v % (slot - 1);
         return "not a slot handed out";
     case 14: bin->free = (char *)bump; return "not in a chunk of this bin";
-    case 15:
+    default:
         if (!bin->free)
             return NULL;
         bump_link_store(bin->free, v & 1 ? bin->free : p);
         return "is live or listed twice";
+    }
+}
+
+/* Kinds 16..20: the arena's bump pointer, and the chunk lists. */
+static const char *damage_lists(warden_bump *bump, bump_chunk *c, unsigned kind, size_t v)
+{
+    int in_bin = c->kind != BUMP_KIND_LARGE;
+    switch (kind) {
     case 16: bump->large_current = (bump_chunk *)((char *)bump->large_current + 16); return "bump pointer's chunk";
     case 17:
         bump->last = v & 1 ? bump->large_current->top : bump->large_current->start - 1;
@@ -135,6 +148,18 @@ static const char *damage(warden_bump *bump, bump_chunk *c, char *p, unsigned ki
         bump->large = c == bump->large ? c->next : c;
         return "not at the chunk";
     }
+}
+
+static const char *damage(warden_bump *bump, bump_chunk *c, char *p, unsigned kind, size_t v)
+{
+    int in_bin = c->kind != BUMP_KIND_LARGE;
+    if (kind >= 6 && kind <= 15 && !in_bin)
+        return NULL;
+    if (kind <= 8)
+        return damage_chunk(c, bump, kind, v);
+    if (kind <= 15)
+        return damage_bin(&bump->bins[c->kind], c, bump, p, kind, v);
+    return damage_lists(bump, c, kind, v);
 }
 
 /* Damages one piece of metadata (damage() above), requires the checker to
