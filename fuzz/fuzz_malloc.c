@@ -80,7 +80,7 @@
  * and 64 of them come round for reuse sooner than 256); reports (the probes') go on, unsymbolized, and leave the
  * exit status alone. */
 #define DEBUG_OPTIONS                                                                                          \
-    RELEASE_OPTIONS ":redzone=16:quarantine_bytes=4k:junk_alloc=1:junk_free=1:stack_depth=8:guard_rate=3"   \
+    RELEASE_OPTIONS ":redzone=16:quarantine_bytes=4k:junk_alloc=1:junk_free=1:stack_depth=8:guard_rate=6"   \
                     ":guard_slots=64:halt_on_error=0:exitcode=0:symbolize=0"
 
 tcache *thread_cache[2];
