@@ -69,6 +69,7 @@ size_t central_take(central *ct, size_t c, block **out, size_t n, const char *op
     size_t got = bin->count < n ? bin->count : n;
     bin->count -= (uint32_t)got; /* the newest: warm in cache */
     memcpy(out, bin->slots + bin->count, got * sizeof(block *));
+    memset(bin->slots + bin->count, 0, got * sizeof(block *)); /* no stale copies (tcache_pop) */
     if (!got)
         sweep_stale(ct);
     central_unlock(ct);
@@ -85,6 +86,7 @@ static void bin_to_heap(central_bin *bin, uint32_t n)
 {
     heap_give_cached(bin->slots, n, &central_site);
     memmove(bin->slots, bin->slots + n, (bin->count - n) * sizeof(block *));
+    memset(bin->slots + bin->count - n, 0, n * sizeof(block *)); /* no stale copies (tcache_pop) */
     bin->count -= n;
 }
 

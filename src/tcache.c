@@ -123,6 +123,7 @@ static void remote_flush(tcache *tc)
             ;
         central_put_mixed(central_of(home[i]), q + i, j - i);
     }
+    memset(q, 0, n * sizeof *q);
     tc->remote_count = 0;
 }
 
@@ -133,6 +134,7 @@ static void bin_drain(tcache *tc, size_t c, uint32_t n)
     bin->used = ++tc->clock;
     central_put(central_of(tc->heap), c, bin->slots, n);
     memmove(bin->slots, bin->slots + n, (bin->count - n) * sizeof(block *));
+    memset(bin->slots + bin->count - n, 0, n * sizeof(block *)); /* no stale copies (tcache_pop) */
     bin->count -= n;
 }
 

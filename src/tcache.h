@@ -77,6 +77,7 @@ static inline void *tcache_pop(tcache *tc, size_t size)
     if (bin->count == 0)
         return NULL;
     block *b = bin->slots[--bin->count];
+    bin->slots[bin->count] = NULL; /* no stale copy for the leak check to take for the program's */
     block_cache_leave(b, size);
     san_chunk_alloc(tc->heap, block_payload(b), size, 0);
     return block_payload(b);
